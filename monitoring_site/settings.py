@@ -1,0 +1,196 @@
+"""Settings for the monitoring site, all read from the environment (SPEC §1).
+
+Defaults are safe for a laptop: SQLite under data/monitoring/, DEBUG on, console email.
+Production settings (secure cookies, HSTS, …) switch on with DEBUG off.
+"""
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from monitoring_site.database import database_config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    env.read_env(BASE_DIR / ".env")
+
+# --- Core ---------------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is false (see .env.example)"
+        )
+    SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "monitoring_site",
+    "predictions",
+    "alerting",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "monitoring_site.urls"
+WSGI_APPLICATION = "monitoring_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: DATABASE_URL, else the legacy MONITORING_DB_* variables, else SQLite ---
+DATABASES = {"default": database_config(env, BASE_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth, i18n, static files ---------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- REST API -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header turns anonymous requests into 401, not 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "monitoring_site.api.permissions.ReadAuthenticatedWriteModelPerms"
+    ],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "monitoring_site.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["monitoring_site.api.throttling.TokenWriteThrottle"],
+    # Writes by token-authenticated clients; empty = unthrottled.
+    "DEFAULT_THROTTLE_RATES": {"token_write": env.str("API_WRITE_THROTTLE", default="") or None},
+    "DEFAULT_PAGINATION_CLASS": "monitoring_site.api.pagination.PagePagination",
+    "PAGE_SIZE": 100,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Model monitoring API",
+    "DESCRIPTION": "Ingest predictions and outcomes, read true metrics, manage alerts.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Assets come from drf-spectacular-sidecar so the docs page works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Monitoring -----------------------------------------------------------------------
+MONITORING_ALERT_LOG = env.str(
+    "MONITORING_ALERT_LOG", default=str(BASE_DIR / "data" / "monitoring" / "alert_log.txt")
+)
+MONITORING_MAX_BATCH = env.int("MONITORING_MAX_BATCH", default=10000)
+MONITORING_DEGRADATION_PCT = env.float("MONITORING_DEGRADATION_PCT", default=5.0)
+MONITORING_DEFAULT_WINDOW_MINUTES = env.int("MONITORING_DEFAULT_WINDOW_MINUTES", default=60)
+# Delivery retries: attempts before giving up, and the base of the exponential backoff.
+MONITORING_DELIVERY_MAX_ATTEMPTS = env.int("MONITORING_DELIVERY_MAX_ATTEMPTS", default=8)
+MONITORING_DELIVERY_BACKOFF_SECONDS = env.int("MONITORING_DELIVERY_BACKOFF_SECONDS", default=30)
+MONITORING_CHANNEL_TIMEOUT_SECONDS = env.float("MONITORING_CHANNEL_TIMEOUT_SECONDS", default=5.0)
+
+# --- Drift (SPEC §8) ------------------------------------------------------------------
+MONITORING_DRIFT_REFERENCE_DAYS = env.int("MONITORING_DRIFT_REFERENCE_DAYS", default=7)
+MONITORING_DRIFT_PSI = env.float("MONITORING_DRIFT_PSI", default=0.2)
+MONITORING_DRIFT_PVALUE = env.float("MONITORING_DRIFT_PVALUE", default=0.05)
+MONITORING_DRIFT_SHARE = env.float("MONITORING_DRIFT_SHARE", default=0.5)
+MONITORING_DRIFT_SAMPLE = env.int("MONITORING_DRIFT_SAMPLE", default=50000)
+MONITORING_DRIFT_MIN_ROWS = env.int("MONITORING_DRIFT_MIN_ROWS", default=100)
+
+# --- Email: EMAIL_URL, else the legacy ALERT_EMAIL_* variables, else the console --------
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="monitoring@localhost")
+ALERT_EMAIL_RECIPIENTS = env.list("ALERT_EMAIL_RECIPIENTS", default=[])
+EMAIL_TIMEOUT = 10
+if env.str("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+elif env.bool("ALERT_EMAIL_ENABLED", default=False):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env.str("ALERT_EMAIL_SMTP_SERVER", default="localhost")
+    EMAIL_PORT = env.int("ALERT_EMAIL_SMTP_PORT", default=587)
+    EMAIL_HOST_USER = env.str("ALERT_EMAIL_SENDER", default="")
+    EMAIL_HOST_PASSWORD = env.str("ALERT_EMAIL_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("ALERT_EMAIL_USE_TLS", default=True)
+    if EMAIL_HOST_USER:
+        DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=EMAIL_HOST_USER)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# --- Slack ----------------------------------------------------------------------------
+ALERT_SLACK_BOT_TOKEN = env.str("ALERT_SLACK_BOT_TOKEN", default="")
+ALERT_SLACK_CHANNEL = env.str("ALERT_SLACK_CHANNEL", default="")
+SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
+SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api")
+
+# --- Production hardening (on when DEBUG is off) ----------------------------------------
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    X_FRAME_OPTIONS = "DENY"
+
+# --- Logging: alerts' console channel and the monitor write here -------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,71 @@
+"""Named choices of the predictions app, used by models, serializers, filters and forms."""
+from django.db import models
+
+
+class MetricName(models.TextChoices):
+    """Every metric a snapshot carries and an alert rule may watch (SPEC §4, §8)."""
+
+    ACCURACY = "accuracy"
+    PRECISION = "precision"
+    RECALL = "recall"
+    F1_SCORE = "f1_score"
+    ROC_AUC = "roc_auc"
+    BRIER_SCORE = "brier_score"
+    EXPECTED_CALIBRATION_ERROR = "expected_calibration_error"
+    NUM_PREDICTIONS = "num_predictions"
+    AVG_CONFIDENCE = "avg_confidence"
+    MIN_CONFIDENCE = "min_confidence"
+    MAX_CONFIDENCE = "max_confidence"
+    CONFIDENCE_STD = "confidence_std"
+    LABEL_COVERAGE = "label_coverage"
+    OVERCONFIDENCE_GAP = "overconfidence_gap"
+    PREDICTION_ACCURACY_TREND = "prediction_accuracy_trend"
+    DEGRADATION_DETECTED = "degradation_detected"
+    LATENCY_P50_MS = "latency_p50_ms"
+    LATENCY_P95_MS = "latency_p95_ms"
+    POSITIVE_RATE = "positive_rate"
+    PREDICTION_ENTROPY = "prediction_entropy"
+    FEATURE_DRIFT_RATIO = "feature_drift_ratio"
+    NUM_DRIFTED_FEATURES = "num_drifted_features"
+    DATASET_DRIFT_DETECTED = "dataset_drift_detected"
+    DRIFT_SCORE = "drift_score"
+
+
+# The metrics that come from a drift report rather than from the prediction aggregates.
+DRIFT_METRICS = frozenset(
+    {
+        MetricName.FEATURE_DRIFT_RATIO,
+        MetricName.NUM_DRIFTED_FEATURES,
+        MetricName.DATASET_DRIFT_DETECTED,
+        MetricName.DRIFT_SCORE,
+    }
+)
+
+
+class MetricStatus(models.TextChoices):
+    NORMAL = "normal"
+    WARNING = "warning"
+    ALERT = "alert"
+
+
+class Stage(models.TextChoices):
+    REGISTERED = "registered"
+    STAGING = "staging"
+    PRODUCTION = "production"
+    ARCHIVED = "archived"
+
+
+# Shown for a model_version that predictions carry but nobody registered.
+UNREGISTERED_STAGE = "unregistered"
+
+
+class TriggerReason(models.TextChoices):
+    SCHEDULED = "scheduled"
+    DRIFT = "drift"
+    MANUAL = "manual"
+    ALERT = "alert"
+
+
+class DecisionAction(models.TextChoices):
+    PROMOTE = "promote"
+    REJECT = "reject"

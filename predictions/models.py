@@ -1,0 +1,233 @@
+"""Predictions, their outcomes, and what is measured from them (SPEC §2, §8)."""
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from predictions.choices import DecisionAction, MetricStatus, Stage, TriggerReason
+
+
+class Prediction(models.Model):
+    """One prediction a model service made, and later the outcome it turned out to have."""
+
+    prediction_id = models.CharField(max_length=128, unique=True)
+    model_version = models.CharField(max_length=64)
+    timestamp = models.DateTimeField(default=timezone.now)
+    predicted_outcome = models.IntegerField()
+    confidence = models.FloatField()
+    features = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    actual_outcome = models.IntegerField(null=True, blank=True)
+    actual_outcome_timestamp = models.DateTimeField(null=True, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [
+            # Every metric query filters by version and window.
+            models.Index(fields=["model_version", "timestamp"], name="prediction_version_time"),
+            models.Index(fields=["timestamp"], name="prediction_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(confidence__gte=0.0) & Q(confidence__lte=1.0),
+                name="prediction_confidence_in_unit_interval",
+            ),
+            models.CheckConstraint(
+                condition=Q(latency_ms__isnull=True) | Q(latency_ms__gte=0.0),
+                name="prediction_latency_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.prediction_id} ({self.model_version})"
+
+    @property
+    def has_outcome(self):
+        return self.actual_outcome is not None
+
+
+class HealthSnapshot(models.Model):
+    """The metrics of one model version over one window, at one moment."""
+
+    timestamp = models.DateTimeField(default=timezone.now)
+    model_version = models.CharField(max_length=64)
+    window_minutes = models.PositiveIntegerField(default=60)
+    accuracy = models.FloatField(null=True, blank=True)
+    precision = models.FloatField(null=True, blank=True)
+    recall = models.FloatField(null=True, blank=True)
+    f1_score = models.FloatField(null=True, blank=True)
+    roc_auc = models.FloatField(null=True, blank=True)
+    expected_calibration_error = models.FloatField(null=True, blank=True)
+    brier_score = models.FloatField(null=True, blank=True)
+    num_predictions = models.PositiveIntegerField(default=0)
+    num_with_outcome = models.PositiveIntegerField(default=0)
+    prediction_accuracy_trend = models.FloatField(null=True, blank=True)
+    degradation_detected = models.BooleanField(default=False)
+    # Every other metric computed for the window (avg_confidence, label_coverage, latency,
+    # drift figures, …) and the calibration bins, for rule history and charts.
+    metrics = models.JSONField(default=dict, blank=True)
+    # Set by the monitor loop: the interval slot this snapshot was computed for, so that
+    # two monitor processes never store two snapshots of one version for one slot.
+    monitor_slot = models.BigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        get_latest_by = "timestamp"
+        indexes = [
+            models.Index(fields=["model_version", "timestamp"], name="snapshot_version_time"),
+            models.Index(fields=["timestamp"], name="snapshot_time"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "window_minutes", "monitor_slot"],
+                condition=Q(monitor_slot__isnull=False),
+                name="snapshot_one_per_monitor_slot",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.model_version} @ {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class PerformanceMetric(models.Model):
+    """A named metric value recorded over a window (the legacy metrics.jsonl)."""
+
+    timestamp = models.DateTimeField(default=timezone.now)
+    metric_name = models.CharField(max_length=64)
+    value = models.FloatField()
+    window_size = models.PositiveIntegerField()
+    threshold = models.FloatField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=MetricStatus.choices, default=MetricStatus.NORMAL
+    )
+    model_version = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [models.Index(fields=["metric_name", "timestamp"], name="metric_name_time")]
+
+    def __str__(self):
+        return f"{self.metric_name}={self.value:.4f} @ {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class ModelVersion(models.Model):
+    """A registered model version: its stage, training figures and drift reference."""
+
+    version = models.CharField(max_length=64, unique=True)
+    model_name = models.CharField(max_length=128)
+    algorithm = models.CharField(max_length=128, blank=True, default="")
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.REGISTERED)
+    accuracy = models.FloatField(null=True, blank=True)
+    precision = models.FloatField(null=True, blank=True)
+    recall = models.FloatField(null=True, blank=True)
+    f1_score = models.FloatField(null=True, blank=True)
+    roc_auc = models.FloatField(null=True, blank=True)
+    brier_score = models.FloatField(null=True, blank=True)
+    hyperparameters = models.JSONField(default=dict, blank=True)
+    feature_names = models.JSONField(default=list, blank=True)
+    training_samples = models.PositiveIntegerField(null=True, blank=True)
+    mlflow_run_id = models.CharField(max_length=128, blank=True, default="")
+    model_path = models.CharField(max_length=512, blank=True, default="")
+    metadata_path = models.CharField(max_length=512, blank=True, default="")
+    reference_start = models.DateTimeField(null=True, blank=True)
+    reference_end = models.DateTimeField(null=True, blank=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    promoted_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model_name", "-created_at"]
+        indexes = [models.Index(fields=["model_name", "stage"], name="modelversion_name_stage")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_name"],
+                condition=Q(stage=Stage.PRODUCTION),
+                name="one_production_version_per_model",
+            ),
+            models.CheckConstraint(
+                condition=Q(reference_start__isnull=True)
+                | Q(reference_end__isnull=True)
+                | Q(reference_start__lt=models.F("reference_end")),
+                name="modelversion_reference_window_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.model_name} {self.version} ({self.stage})"
+
+
+class ModelStageChange(models.Model):
+    """One move of a version between stages: the model's timeline."""
+
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="stage_changes"
+    )
+    from_stage = models.CharField(max_length=16, blank=True, default="")
+    to_stage = models.CharField(max_length=16, choices=Stage.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.CharField(max_length=150, blank=True, default="")
+    note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["version", "changed_at"], name="stagechange_version_time")]
+
+    def __str__(self):
+        return f"{self.version.version}: {self.from_stage or '-'} → {self.to_stage}"
+
+
+class DriftReport(models.Model):
+    """Feature drift of a version's current window against its reference window."""
+
+    model_version = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    reference_start = models.DateTimeField()
+    reference_end = models.DateTimeField()
+    reference_rows = models.PositiveIntegerField()
+    current_start = models.DateTimeField()
+    current_end = models.DateTimeField()
+    current_rows = models.PositiveIntegerField()
+    features = models.JSONField(default=dict)
+    num_features = models.PositiveIntegerField(default=0)
+    num_drifted_features = models.PositiveIntegerField(default=0)
+    feature_drift_ratio = models.FloatField(null=True, blank=True)
+    drift_score = models.FloatField(null=True, blank=True)
+    dataset_drift_detected = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        get_latest_by = "created_at"
+        indexes = [
+            models.Index(fields=["model_version", "created_at"], name="drift_version_time"),
+        ]
+
+    def __str__(self):
+        return f"drift {self.model_version} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RetrainingDecision(models.Model):
+    """The retraining pipeline's gate decision on a candidate version."""
+
+    timestamp = models.DateTimeField(default=timezone.now)
+    model_version = models.CharField(max_length=64)
+    trigger_reason = models.CharField(max_length=16, choices=TriggerReason.choices)
+    action = models.CharField(max_length=16, choices=DecisionAction.choices)
+    drift_context = models.JSONField(default=dict, blank=True)
+    data_context = models.JSONField(default=dict, blank=True)
+    decision_details = models.JSONField(default=dict, blank=True)
+    labeled_samples = models.PositiveIntegerField(null=True, blank=True)
+    coverage_pct = models.FloatField(null=True, blank=True)
+    # The alerting.AgentAction that led here, by its action_id: predictions never
+    # imports alerting, so this is a reference by value, not a foreign key.
+    action_ref = models.CharField(max_length=64, blank=True, default="")
+    recorded_by = models.CharField(max_length=150, blank=True, default="")
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [
+            models.Index(fields=["model_version", "timestamp"], name="decision_version_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.action} {self.model_version} ({self.trigger_reason})"
