@@ -1,7 +1,10 @@
 """Alert rules, the alerts they fire, their deliveries, and the approval queue (SPEC §2, §5, §8)."""
+import math
 import secrets
 import time
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
@@ -9,6 +12,7 @@ from alerting.choices import (
     ActionStatus,
     ActionType,
     AlertStatus,
+    ChannelName,
     Comparison,
     DeliveryKind,
     DeliveryStatus,
@@ -58,6 +62,112 @@ class AlertRule(models.Model):
 
     def __str__(self):
         return self.name or self.rule_id
+
+    # Keys a rule's conditions may hold; anything else is refused as a likely typo.
+    CONDITION_KEYS = ("min_value", "max_value", "min_samples", "webhook_url")
+
+    def clean(self):
+        """Check every field a person edits (admin form and API share this).
+
+        Raises ValidationError({field: message}) naming each problem.
+        """
+        super().clean()
+        errors = {}
+        if self.metric_name not in MetricName.values:
+            errors["metric_name"] = f"Unknown metric {self.metric_name!r}."
+        if self.comparison not in Comparison.values:
+            errors["comparison"] = (
+                f"Comparison must be one of {', '.join(Comparison.values)}."
+            )
+        if self.severity not in Severity.values:
+            errors["severity"] = f"Severity must be one of {', '.join(Severity.values)}."
+        if self.metric_type not in MetricType.values:
+            errors["metric_type"] = (
+                f"Metric type must be one of {', '.join(MetricType.values)}."
+            )
+        if not _is_finite_number(self.threshold):
+            errors["threshold"] = "Threshold must be a finite number."
+        if (
+            self.cooldown_minutes is None
+            or isinstance(self.cooldown_minutes, bool)
+            or not isinstance(self.cooldown_minutes, int)
+            or self.cooldown_minutes < 0
+        ):
+            errors["cooldown_minutes"] = "Cooldown must be a whole number of minutes ≥ 0."
+
+        channels_error = self._channels_error()
+        if channels_error:
+            errors["channels"] = channels_error
+        conditions_error = self._conditions_error()
+        if conditions_error:
+            errors["conditions"] = conditions_error
+        if errors:
+            raise ValidationError(errors)
+
+    def _channels_error(self):
+        if not isinstance(self.channels, list):
+            return "Channels must be a list of channel names."
+        unknown = [c for c in self.channels if c not in ChannelName.values]
+        if unknown:
+            return (
+                f"Unknown channel(s) {', '.join(map(repr, unknown))}; "
+                f"choose from {', '.join(ChannelName.values)}."
+            )
+        if len(set(self.channels)) != len(self.channels):
+            return "Each channel may be listed only once."
+        return None
+
+    def _conditions_error(self):
+        conditions = self.conditions
+        if conditions is None:
+            conditions = {}
+        if not isinstance(conditions, dict):
+            return "Conditions must be an object, e.g. {\"min_samples\": 30}."
+        unknown = sorted(set(conditions) - set(self.CONDITION_KEYS))
+        if unknown:
+            return (
+                f"Unknown condition(s) {', '.join(map(repr, unknown))}; "
+                f"allowed: {', '.join(self.CONDITION_KEYS)}."
+            )
+        problems = []
+        for key in ("min_value", "max_value"):
+            if key in conditions and not _is_finite_number(conditions[key]):
+                problems.append(f"{key} must be a finite number.")
+        if (
+            not problems
+            and "min_value" in conditions
+            and "max_value" in conditions
+            and conditions["min_value"] > conditions["max_value"]
+        ):
+            problems.append(
+                f"min_value ({conditions['min_value']}) must not exceed "
+                f"max_value ({conditions['max_value']})."
+            )
+        if "min_samples" in conditions:
+            samples = conditions["min_samples"]
+            if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
+                problems.append("min_samples must be a whole number ≥ 0.")
+        channels = self.channels if isinstance(self.channels, list) else []
+        url = conditions.get("webhook_url")
+        if url is not None or ChannelName.WEBHOOK in channels:
+            if not url:
+                problems.append('webhook_url is required when the "webhook" channel is used.')
+            elif not isinstance(url, str):
+                problems.append("webhook_url must be an http(s) URL.")
+            else:
+                try:
+                    URLValidator(schemes=["http", "https"])(url)
+                except ValidationError:
+                    problems.append(f"webhook_url {url!r} is not a valid http(s) URL.")
+        return " ".join(problems) or None
+
+
+def _is_finite_number(value):
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
 
 
 class RuleCooldown(models.Model):
