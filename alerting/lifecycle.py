@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Case, Value, When
+from django.db.models import Case, Count, Value, When
 from django.utils import timezone
 
-from alerting.choices import AlertStatus
+from alerting.choices import AlertStatus, Severity
 from alerting.models import Alert
 
 SYSTEM = "system"
@@ -96,3 +96,26 @@ def resolve_alerts(queryset, by: str, note: str = "", now=None) -> int:
     return queryset.exclude(status=AlertStatus.RESOLVED).update(
         **_resolve_values(by, note, now)
     )
+
+
+def alert_statistics(queryset=None) -> dict:
+    """Counts of alerts (legacy get_alert_statistics shape, plus by_status)."""
+    alerts = Alert.objects.all() if queryset is None else queryset
+    alerts = alerts.order_by()
+    by_severity = {severity: 0 for severity in Severity.values[::-1]}
+    for row in alerts.values("severity").annotate(n=Count("id")):
+        by_severity[row["severity"]] = row["n"]
+    by_status = {status: 0 for status in AlertStatus.values}
+    for row in alerts.values("status").annotate(n=Count("id")):
+        by_status[row["status"]] = row["n"]
+    by_component = {
+        row["component"]: row["n"]
+        for row in alerts.values("component").annotate(n=Count("id")).order_by("component")
+    }
+    return {
+        "total_alerts": sum(by_severity.values()),
+        "unacknowledged": alerts.filter(acknowledged=False).count(),
+        "by_severity": by_severity,
+        "by_component": by_component,
+        "by_status": by_status,
+    }

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from alerting.choices import AlertStatus
+from alerting.choices import AlertStatus, DeliveryStatus
 from alerting.deliveries import deliver_due
-from alerting.models import Alert
+from alerting.models import Alert, Delivery
 from alerting.rules import evaluate_rule, rules_for_version
 from predictions.choices import MetricName
 from predictions.models import HealthSnapshot
@@ -89,8 +89,13 @@ def run_monitor_pass(
     window_minutes: int = 60,
     now=None,
     monitor_slot: int | None = None,
+    retry_due: bool = True,
 ) -> MonitorPassResult:
-    """Snapshot the version (or every active one), evaluate the rules, send what is due."""
+    """Snapshot the version (or every active one), evaluate the rules, send what is due.
+
+    With ``retry_due`` False (a web request) only this pass's own notifications are sent,
+    not every delivery waiting for a retry.
+    """
     now = now or timezone.now()
     result = MonitorPassResult()
     versions = [model_version] if model_version else active_versions(window_minutes, now=now)
@@ -101,10 +106,16 @@ def run_monitor_pass(
         if snapshot is None:
             continue  # another monitor has this slot
         result.snapshots.append(snapshot)
-        fired, resolved = evaluate_snapshot(snapshot, now=now)
+        fired, resolved = evaluate_snapshot(snapshot, now=now, deliver=not retry_due)
         result.alerts_fired.extend(fired)
         result.alerts_resolved.extend(resolved)
-    result.deliveries_sent = deliver_due(now=now)
+    if retry_due:
+        result.deliveries_sent = deliver_due(now=now)
+    else:
+        result.deliveries_sent = Delivery.objects.filter(
+            alert__in=[*result.alerts_fired, *result.alerts_resolved],
+            status=DeliveryStatus.SENT,
+        ).count()
     if result.snapshots or result.deliveries_sent:
         logger.info(
             "monitor pass: %d snapshot(s), %d alert(s) fired, %d resolved, %d delivered",

@@ -50,11 +50,11 @@ def previous_snapshot(model_version: str, before) -> HealthSnapshot | None:
 
 
 def active_versions(window_minutes: int, now=None) -> list[str]:
-    """Model versions with at least one prediction in the window."""
+    """Model versions with at least one prediction in the window (as window_metrics reads it)."""
     now = now or timezone.now()
     since = now - timedelta(minutes=window_minutes)
     return list(
-        Prediction.objects.filter(timestamp__gte=since, timestamp__lte=now)
+        Prediction.objects.filter(timestamp__gte=since)
         .order_by("model_version")
         .values_list("model_version", flat=True)
         .distinct()
@@ -80,16 +80,7 @@ def window_snapshot_values(model_version: str, window_minutes: int, now) -> dict
     from predictions.metrics import window_metrics  # written beside this module
 
     figures = _json_safe(dict(window_metrics(model_version, window_minutes, now=now)))
-    num_with_outcome = figures.get("num_with_outcome")
-    if num_with_outcome is None:
-        since = now - timedelta(minutes=window_minutes)
-        num_with_outcome = Prediction.objects.filter(
-            model_version=model_version,
-            timestamp__gte=since,
-            timestamp__lte=now,
-            actual_outcome__isnull=False,
-        ).count()
-    figures["num_with_outcome"] = num_with_outcome
+    num_with_outcome = figures.get("num_with_outcome") or 0
     values = {column: figures.get(column) for column in SNAPSHOT_METRIC_COLUMNS}
     values["num_predictions"] = figures.get("num_predictions") or 0
     values["num_with_outcome"] = num_with_outcome

@@ -1,6 +1,18 @@
 """REST routes of the alerting app, mounted under /api/v1/."""
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter(trailing_slash=True)
+from alerting.api import views
 
-urlpatterns = [*router.urls]
+router = SimpleRouter(trailing_slash=True)
+router.register("alerts", views.AlertViewSet, basename="alert")
+router.register("alert-rules", views.AlertRuleViewSet, basename="alertrule")
+
+urlpatterns = [
+    path(
+        "health-snapshots/compute/",
+        views.ComputeSnapshotsView.as_view(),
+        name="health-snapshots-compute",
+    ),
+    *router.urls,
+]

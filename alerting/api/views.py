@@ -1,0 +1,162 @@
+"""REST views of the alerting app: thin faces over alerting.lifecycle, rules and monitor."""
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alerting.api.filters import AlertFilter, AlertRuleFilter
+from alerting.api.serializers import (
+    AcknowledgedAlertSerializer,
+    AcknowledgeSerializer,
+    AlertRuleSerializer,
+    AlertSerializer,
+    AlertStatisticsSerializer,
+    ComputeSnapshotsResultSerializer,
+    ComputeSnapshotsSerializer,
+    EvaluateRuleSerializer,
+    ResolvedAlertSerializer,
+    ResolveSerializer,
+)
+from alerting.lifecycle import acknowledge_alert, alert_statistics, resolve_alert
+from alerting.models import Alert, AlertRule
+from alerting.monitor import run_monitor_pass
+from alerting.rules import evaluate_rule
+
+ALERT_ID_PATTERN = r"[^/]+"
+
+
+def _alerts():
+    return Alert.objects.select_related("rule").prefetch_related("deliveries")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Alerts, newest first"),
+    retrieve=extend_schema(summary="One alert"),
+)
+class AlertViewSet(viewsets.ReadOnlyModelViewSet):
+    """Alerts, their acknowledgment and resolution; statistics over the same filters."""
+
+    queryset = _alerts()
+    serializer_class = AlertSerializer
+    filterset_class = AlertFilter
+    lookup_field = "alert_id"
+    lookup_value_regex = ALERT_ID_PATTERN
+    # Acknowledging and resolving change an alert.
+    write_permissions = ["alerting.change_alert"]
+
+    @extend_schema(
+        summary="Acknowledge an alert (the first acknowledger is kept)",
+        request=AcknowledgeSerializer,
+        responses={200: AcknowledgedAlertSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, alert_id=None):
+        params = AcknowledgeSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        outcome = acknowledge_alert(
+            alert_id, by=request.user.get_username(), note=params.validated_data["note"]
+        )
+        if outcome.alert is None:
+            raise NotFound(f"No alert {alert_id!r}.")
+        alert = _alerts().get(pk=outcome.alert.pk)
+        alert.already_acknowledged = outcome.already_acknowledged
+        return Response(AcknowledgedAlertSerializer(alert).data)
+
+    @extend_schema(
+        summary="Resolve an alert with a note",
+        request=ResolveSerializer,
+        responses={200: ResolvedAlertSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, alert_id=None):
+        params = ResolveSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        outcome = resolve_alert(
+            alert_id, by=request.user.get_username(), note=params.validated_data["note"]
+        )
+        if outcome.alert is None:
+            raise NotFound(f"No alert {alert_id!r}.")
+        alert = _alerts().get(pk=outcome.alert.pk)
+        alert.already_resolved = outcome.already_resolved
+        return Response(ResolvedAlertSerializer(alert).data)
+
+    @extend_schema(
+        summary="Counts of alerts (same filters as the list)",
+        responses={200: AlertStatisticsSerializer},
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def statistics(self, request):
+        alerts = self.filter_queryset(Alert.objects.all())
+        return Response(AlertStatisticsSerializer(alert_statistics(alerts)).data)
+
+
+class AlertRuleViewSet(viewsets.ModelViewSet):
+    """Alert rules (the admin edits the same rows, with the same validation)."""
+
+    queryset = AlertRule.objects.all()
+    serializer_class = AlertRuleSerializer
+    filterset_class = AlertRuleFilter
+    lookup_field = "rule_id"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+
+    @extend_schema(
+        summary="Run the rule on a value pushed from outside",
+        description="Returns the alert it fired (201), or null (200) when it did not fire.",
+        request=EvaluateRuleSerializer,
+        responses={
+            201: AlertSerializer,
+            200: OpenApiResponse(OpenApiTypes.NONE, description="The rule did not fire."),
+        },
+    )
+    @action(detail=True, methods=["post"], write_permissions=["alerting.add_alert"])
+    def evaluate(self, request, rule_id=None):
+        rule = self.get_object()
+        params = EvaluateRuleSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        alert = evaluate_rule(
+            rule,
+            params.validated_data["metric_value"],
+            params.validated_data["model_version"],
+            num_with_outcome=params.validated_data.get("num_with_outcome"),
+        )
+        if alert is None:
+            return HttpResponse(b"null", content_type="application/json")
+        return Response(
+            AlertSerializer(_alerts().get(pk=alert.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ComputeSnapshotsView(APIView):
+    """Compute health snapshots now, evaluate the rules on them, return what happened."""
+
+    write_permissions = ["predictions.add_healthsnapshot"]
+
+    @extend_schema(
+        summary="Compute snapshots for one version or every active one, then evaluate rules",
+        request=ComputeSnapshotsSerializer,
+        responses={201: ComputeSnapshotsResultSerializer},
+    )
+    def post(self, request):
+        params = ComputeSnapshotsSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        result = run_monitor_pass(
+            model_version=params.validated_data.get("model_version"),
+            window_minutes=params.validated_data.get(
+                "window_minutes", settings.MONITORING_DEFAULT_WINDOW_MINUTES
+            ),
+            retry_due=False,
+        )
+        document = {
+            "snapshots": result.snapshots,
+            "alerts_fired": _alerts().filter(pk__in=[a.pk for a in result.alerts_fired]),
+            "alerts_resolved": _alerts().filter(pk__in=[a.pk for a in result.alerts_resolved]),
+            "deliveries_sent": result.deliveries_sent,
+        }
+        return Response(
+            ComputeSnapshotsResultSerializer(document).data, status=status.HTTP_201_CREATED
+        )
