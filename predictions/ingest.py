@@ -1,0 +1,466 @@
+"""Validate and store predictions and their outcomes (SPEC §3).
+
+One validator (``validate_prediction``) serves the REST API and the legacy importer.
+Batches are all or nothing: validated in plain Python first, then written with one
+multi-row ``INSERT … ON CONFLICT (prediction_id) DO NOTHING … RETURNING`` per chunk, and
+only the ids the database did not insert are read back, in one query, to tell identical
+re-sends (a no-op) from conflicting ones (everything is rolled back).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from predictions.models import Prediction
+
+MAX_PREDICTION_ID = Prediction._meta.get_field("prediction_id").max_length
+MAX_MODEL_VERSION = Prediction._meta.get_field("model_version").max_length
+# Outcomes are stored in a 32-bit integer column.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+REQUIRED = ("prediction_id", "model_version", "predicted_outcome", "confidence")
+# Compared on a re-send only when the client sent them: an omitted timestamp defaults to
+# "now", and an outcome may have been recorded since the first send.
+COMPARED_WHEN_SENT = ("timestamp", "latency_ms", "actual_outcome")
+COMPARED_ALWAYS = ("model_version", "predicted_outcome", "confidence", "features", "metadata")
+COLUMNS = (
+    "prediction_id",
+    "model_version",
+    "timestamp",
+    "predicted_outcome",
+    "confidence",
+    "features",
+    "metadata",
+    "actual_outcome",
+    "actual_outcome_timestamp",
+    "latency_ms",
+)
+_SQLITE_ROWS_PER_INSERT = 1000  # 10 parameters a row, well under SQLite's 32766
+_IDS_PER_QUERY = 5000
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    created: int
+    duplicates: int
+
+
+class IngestValidationError(Exception):
+    """Some items are invalid: ``errors`` maps each bad item's index to {field: message}."""
+
+    def __init__(self, errors: dict[int, dict[str, str]]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} invalid item(s); nothing was stored")
+
+
+class IngestConflict(Exception):
+    """These prediction ids exist with different content; nothing was stored."""
+
+    def __init__(self, prediction_ids: list[str]):
+        self.prediction_ids = prediction_ids
+        super().__init__(f"conflicting re-send of {len(prediction_ids)} prediction id(s)")
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _is_number(value) -> bool:
+    return type(value) in (int, float)  # bool is an int subclass: not a number here
+
+
+def _clean_text(value, max_length: int) -> str:
+    if not isinstance(value, str):
+        raise _Invalid("Must be a string.")
+    if not value:
+        raise _Invalid("Must not be empty.")
+    if len(value) > max_length:
+        raise _Invalid(f"Must be at most {max_length} characters.")
+    if "\x00" in value:
+        raise _Invalid("Must not contain NUL characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Invalid("Must be valid Unicode text.") from None
+    return value
+
+
+def clean_outcome(value) -> int:
+    """An outcome class: an integer (not a bool), or a float with an integral value."""
+    if type(value) is float and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if type(value) is not int:
+        raise _Invalid("Must be an integer.")
+    if not INT_MIN <= value <= INT_MAX:
+        raise _Invalid("Must fit in a 32-bit integer.")
+    return value
+
+
+def _clean_finite(value) -> float:
+    if not _is_number(value):
+        raise _Invalid("Must be a number.")
+    try:
+        value = float(value)
+    except OverflowError:
+        raise _Invalid("Must be a finite number.") from None
+    if not math.isfinite(value):
+        raise _Invalid("Must be a finite number.")
+    return value
+
+
+def _clean_confidence(value) -> float:
+    value = _clean_finite(value)
+    if not 0.0 <= value <= 1.0:
+        raise _Invalid("Must be between 0 and 1.")
+    return value
+
+
+def _clean_latency(value) -> float:
+    value = _clean_finite(value)
+    if value < 0:
+        raise _Invalid("Must not be negative.")
+    return value
+
+
+def _clean_timestamp(value) -> datetime:
+    """ISO 8601 text or epoch seconds → an aware UTC datetime (naive text is UTC)."""
+    try:
+        if isinstance(value, datetime):
+            moment = value
+        elif _is_number(value):
+            if not math.isfinite(value):
+                raise _Invalid("Must be a finite number of epoch seconds.")
+            return datetime.fromtimestamp(value, tz=UTC)
+        elif isinstance(value, str):
+            moment = parse_datetime(value.strip())
+            if moment is None:
+                raise _Invalid("Must be an ISO 8601 date-time or epoch seconds.")
+        else:
+            raise _Invalid("Must be an ISO 8601 date-time or epoch seconds.")
+        if timezone.is_naive(moment):
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
+        raise _Invalid("Must be a valid date-time within years 1–9999.") from None
+
+
+def _json_object_text(value) -> str:
+    """A JSON object, serialised once for the database (no NaN, no NUL, valid Unicode)."""
+    if not isinstance(value, dict):
+        raise _Invalid("Must be a JSON object.")
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        raise _Invalid("Must not contain NaN or Infinity.") from None
+    except TypeError:
+        raise _Invalid("Must contain only JSON values.") from None
+    if "\\u0000" in text and _contains_nul(value):
+        raise _Invalid("Must not contain NUL characters.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Invalid("Must be valid Unicode text.") from None
+    return text
+
+
+def _contains_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in key or _contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
+def _clean(raw, now: datetime) -> tuple[dict | None, dict, dict | None]:
+    """(row, errors, JSON texts of features/metadata) for one raw item."""
+    if not isinstance(raw, dict):
+        return None, {"non_field_errors": "Must be a JSON object."}, None
+    errors: dict[str, str] = {}
+    row: dict = {}
+    texts: dict[str, str] = {}
+    for field in REQUIRED:
+        if raw.get(field) is None:
+            errors[field] = "This field is required."
+
+    def check(field, cleaner, *args):
+        try:
+            row[field] = cleaner(raw[field], *args)
+        except _Invalid as exc:
+            errors[field] = str(exc)
+
+    if "prediction_id" not in errors:
+        check("prediction_id", _clean_text, MAX_PREDICTION_ID)
+    if "model_version" not in errors:
+        check("model_version", _clean_text, MAX_MODEL_VERSION)
+    if "predicted_outcome" not in errors:
+        check("predicted_outcome", clean_outcome)
+    if "confidence" not in errors:
+        check("confidence", _clean_confidence)
+    for field in ("features", "metadata"):
+        value = raw.get(field)
+        if value is None:
+            row[field] = {}
+            texts[field] = "{}"
+            continue
+        try:
+            texts[field] = _json_object_text(value)
+            row[field] = value
+        except _Invalid as exc:
+            errors[field] = str(exc)
+    if raw.get("timestamp") is None:
+        row["timestamp"] = now
+    else:
+        check("timestamp", _clean_timestamp)
+    row["latency_ms"] = None
+    if raw.get("latency_ms") is not None:
+        check("latency_ms", _clean_latency)
+    row["actual_outcome"] = None
+    row["actual_outcome_timestamp"] = None
+    if raw.get("actual_outcome") is not None:
+        check("actual_outcome", clean_outcome)
+        if raw.get("actual_outcome_timestamp") is None:
+            row["actual_outcome_timestamp"] = now
+        else:
+            check("actual_outcome_timestamp", _clean_timestamp)
+    if errors:
+        return None, errors, None
+    return row, {}, texts
+
+
+def validate_prediction(raw: object, index: int | None = None) -> tuple[dict | None, dict]:
+    """Check one raw prediction: (row ready for ``Prediction(**row)``, {}) or (None, errors).
+
+    ``index`` is only a label for callers that keep track of positions; errors are
+    ``{field: message}``.
+    """
+    row, errors, _texts = _clean(raw, timezone.now())
+    return row, errors
+
+
+# --- storing batches ----------------------------------------------------------------------
+
+
+def _same_content(stored: dict, row: dict, raw: dict) -> bool:
+    if any(stored[field] != row[field] for field in COMPARED_ALWAYS):
+        return False
+    return all(
+        raw.get(field) is None or stored[field] == row[field] for field in COMPARED_WHEN_SENT
+    )
+
+
+def _insert_rows(rows: list[tuple]) -> set[str]:
+    """Insert, skipping ids that exist; return the prediction ids actually inserted."""
+    if not rows:
+        return set()
+    quote = connection.ops.quote_name
+    table = quote(Prediction._meta.db_table)
+    columns = ", ".join(quote(name) for name in COLUMNS)
+    head = f"INSERT INTO {table} ({columns}) VALUES "
+    tail = f" ON CONFLICT ({quote('prediction_id')}) DO NOTHING RETURNING {quote('prediction_id')}"
+    inserted: set[str] = set()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Values are quoted client-side once (as psycopg2's execute_values does), so a
+            # batch is one statement whatever its size.
+            raw_cursor = cursor.cursor
+            template = "(%s,%s,%s,%s,%s,%s::jsonb,%s::jsonb,%s,%s,%s)"
+            values = b",".join(raw_cursor.mogrify(template, row) for row in rows)
+            cursor.execute(head + values.decode("utf-8") + tail)
+            inserted.update(r[0] for r in cursor.fetchall())
+        else:
+            adapt = connection.ops.adapt_datetimefield_value
+            placeholders = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+            for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
+                chunk = rows[start : start + _SQLITE_ROWS_PER_INSERT]
+                params = []
+                for row in chunk:
+                    params.extend(row)
+                    params[-8] = adapt(params[-8])  # timestamp
+                    params[-2] = adapt(params[-2])  # actual_outcome_timestamp
+                sql = head + ", ".join([placeholders] * len(chunk)) + tail
+                cursor.execute(sql, params)
+                inserted.update(r[0] for r in cursor.fetchall())
+    return inserted
+
+
+def _stored_rows(prediction_ids: list[str]) -> dict[str, dict]:
+    stored = {}
+    fields = ("prediction_id", *COMPARED_ALWAYS, *COMPARED_WHEN_SENT)
+    for start in range(0, len(prediction_ids), _IDS_PER_QUERY):
+        chunk = prediction_ids[start : start + _IDS_PER_QUERY]
+        for values in Prediction.objects.filter(prediction_id__in=chunk).values(*fields):
+            stored[values["prediction_id"]] = values
+    return stored
+
+
+def ingest_predictions(items: list[dict]) -> IngestResult:
+    """Store a batch, all or nothing; identical re-sends count as duplicates.
+
+    Raises IngestValidationError (nothing stored) or IngestConflict (nothing stored).
+    """
+    now = timezone.now()
+    errors: dict[int, dict[str, str]] = {}
+    first_seen: dict[str, tuple[dict, dict]] = {}
+    to_insert: list[tuple] = []
+    in_batch_duplicates = 0
+    conflicts: list[str] = []
+    for index, raw in enumerate(items):
+        row, item_errors, texts = _clean(raw, now)
+        if item_errors:
+            errors[index] = item_errors
+            continue
+        if errors:
+            continue  # the batch is lost anyway: only keep collecting errors
+        key = row["prediction_id"]
+        earlier = first_seen.get(key)
+        if earlier is not None:
+            if _same_content(earlier[0], row, raw):
+                in_batch_duplicates += 1
+            elif key not in conflicts:
+                conflicts.append(key)
+            continue
+        first_seen[key] = (row, raw)
+        to_insert.append(
+            (
+                key,
+                row["model_version"],
+                row["timestamp"],
+                row["predicted_outcome"],
+                row["confidence"],
+                texts["features"],
+                texts["metadata"],
+                row["actual_outcome"],
+                row["actual_outcome_timestamp"],
+                row["latency_ms"],
+            )
+        )
+    if errors:
+        raise IngestValidationError(errors)
+    if conflicts:
+        raise IngestConflict(conflicts)
+
+    with transaction.atomic():
+        inserted = _insert_rows(to_insert)
+        skipped = [key for key in first_seen if key not in inserted]
+        if skipped:
+            stored = _stored_rows(skipped)
+            conflicts = [
+                key
+                for key in skipped
+                if key in stored and not _same_content(stored[key], *first_seen[key])
+            ]
+            if conflicts:
+                raise IngestConflict(conflicts)  # rolls the inserts back
+    return IngestResult(created=len(inserted), duplicates=len(items) - len(inserted))
+
+
+# --- outcomes -----------------------------------------------------------------------------
+
+
+def _evaluation(prediction: dict) -> dict:
+    """The legacy library's evaluation dict for a prediction with its outcome."""
+    correct = prediction["predicted_outcome"] == prediction["actual_outcome"]
+    return {
+        "prediction_id": prediction["prediction_id"],
+        "model_version": prediction["model_version"],
+        "predicted": prediction["predicted_outcome"],
+        "actual": prediction["actual_outcome"],
+        "correct": correct,
+        "confidence": prediction["confidence"],
+        "calibration_error": abs(prediction["confidence"] - (1.0 if correct else 0.0)),
+        "timestamp": prediction["timestamp"].timestamp(),
+    }
+
+
+def record_outcome(prediction_id: str, actual_outcome: int, now: datetime | None = None):
+    """Store the ground truth of one prediction; the legacy evaluation dict, or None.
+
+    Raises IngestValidationError when ``actual_outcome`` is not an integer.
+    """
+    try:
+        actual_outcome = clean_outcome(actual_outcome)
+    except _Invalid as exc:
+        raise IngestValidationError({0: {"actual_outcome": str(exc)}}) from None
+    now = now or timezone.now()
+    with transaction.atomic():
+        updated = Prediction.objects.filter(prediction_id=prediction_id).update(
+            actual_outcome=actual_outcome, actual_outcome_timestamp=now
+        )
+        if not updated:
+            return None
+        prediction = Prediction.objects.filter(prediction_id=prediction_id).values(
+            "prediction_id", "model_version", "predicted_outcome", "actual_outcome",
+            "confidence", "timestamp",
+        ).get()
+    return _evaluation(prediction)
+
+
+def validate_outcome_item(raw: object) -> tuple[tuple[str, int] | None, dict]:
+    """One ``{prediction_id, actual_outcome}`` item: ((id, outcome), {}) or (None, errors)."""
+    if not isinstance(raw, dict):
+        return None, {"non_field_errors": "Must be a JSON object."}
+    errors = {}
+    prediction_id = outcome = None
+    for field in ("prediction_id", "actual_outcome"):
+        if raw.get(field) is None:
+            errors[field] = "This field is required."
+    if "prediction_id" not in errors:
+        try:
+            prediction_id = _clean_text(raw["prediction_id"], MAX_PREDICTION_ID)
+        except _Invalid as exc:
+            errors["prediction_id"] = str(exc)
+    if "actual_outcome" not in errors:
+        try:
+            outcome = clean_outcome(raw["actual_outcome"])
+        except _Invalid as exc:
+            errors["actual_outcome"] = str(exc)
+    if errors:
+        return None, errors
+    return (prediction_id, outcome), {}
+
+
+def record_outcomes(items: list[dict], now: datetime | None = None) -> dict:
+    """Store many outcomes at once, all or nothing: ``{"updated": n, "not_found": [ids]}``.
+
+    An id sent twice keeps its last outcome. One UPDATE per distinct outcome value (and
+    per few thousand ids), never one per row. Raises IngestValidationError.
+    """
+    errors: dict[int, dict[str, str]] = {}
+    outcomes: dict[str, int] = {}
+    for index, raw in enumerate(items):
+        pair, item_errors = validate_outcome_item(raw)
+        if item_errors:
+            errors[index] = item_errors
+        else:
+            outcomes[pair[0]] = pair[1]
+    if errors:
+        raise IngestValidationError(errors)
+    now = now or timezone.now()
+    ids = list(outcomes)
+    with transaction.atomic():
+        found = set()
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            found.update(
+                Prediction.objects.filter(prediction_id__in=ids[start : start + _IDS_PER_QUERY])
+                .values_list("prediction_id", flat=True)
+            )
+        by_outcome: dict[int, list[str]] = {}
+        for prediction_id in ids:
+            if prediction_id in found:
+                by_outcome.setdefault(outcomes[prediction_id], []).append(prediction_id)
+        for outcome, outcome_ids in by_outcome.items():
+            for start in range(0, len(outcome_ids), _IDS_PER_QUERY):
+                Prediction.objects.filter(
+                    prediction_id__in=outcome_ids[start : start + _IDS_PER_QUERY]
+                ).update(actual_outcome=outcome, actual_outcome_timestamp=now)
+    return {"updated": len(found), "not_found": [i for i in ids if i not in found]}
