@@ -1,7 +1,7 @@
 """Admin for alert rules, alerts, deliveries and actions."""
 from django.contrib import admin
 
-from alerting.models import AgentAction, Alert, AlertRule, Delivery, RuleCooldown
+from alerting.models import Alert, AlertRule, Delivery, RuleCooldown
 
 
 @admin.register(AlertRule)
@@ -20,4 +20,5 @@ class AlertAdmin(admin.ModelAdmin):
 
 admin.site.register(Delivery)
 admin.site.register(RuleCooldown)
-admin.site.register(AgentAction)
+
+from alerting import actions_admin  # noqa: F401,E402

@@ -2,13 +2,9 @@
 from django.contrib import admin
 
 from predictions.models import (
-    DriftReport,
     HealthSnapshot,
-    ModelStageChange,
-    ModelVersion,
     PerformanceMetric,
     Prediction,
-    RetrainingDecision,
 )
 
 
@@ -32,7 +28,5 @@ class HealthSnapshotAdmin(admin.ModelAdmin):
 
 
 admin.site.register(PerformanceMetric)
-admin.site.register(ModelVersion)
-admin.site.register(ModelStageChange)
-admin.site.register(DriftReport)
-admin.site.register(RetrainingDecision)
+
+from predictions import registry_admin  # noqa: F401,E402
