@@ -171,6 +171,15 @@ def _json_object_text(value) -> str:
     return text
 
 
+def json_object_problem(value) -> str | None:
+    """Why ``value`` cannot be stored as a JSON object, or None when it can."""
+    try:
+        _json_object_text(value)
+    except _Invalid as exc:
+        return str(exc)
+    return None
+
+
 def _contains_nul(value) -> bool:
     if isinstance(value, str):
         return "\x00" in value

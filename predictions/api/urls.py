@@ -1,6 +1,37 @@
 """REST routes of the predictions app, mounted under /api/v1/."""
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter(trailing_slash=True)
+from predictions.api import registry_views, views
 
-urlpatterns = [*router.urls]
+router = SimpleRouter(trailing_slash=True)
+router.register("predictions", views.PredictionViewSet, basename="prediction")
+router.register("health-snapshots", views.HealthSnapshotViewSet, basename="healthsnapshot")
+# The model registry, drift reports and retraining decisions (SPEC §8).
+router.register("model-versions", registry_views.ModelVersionViewSet, basename="modelversion")
+router.register("drift-reports", registry_views.DriftReportViewSet, basename="driftreport")
+router.register(
+    "retraining-decisions", registry_views.RetrainingDecisionViewSet, basename="retrainingdecision"
+)
+
+urlpatterns = [
+    path("outcomes/", views.OutcomesView.as_view(), name="outcomes"),
+    path(
+        "metrics/performance/",
+        views.PerformanceMetricsView.as_view(),
+        name="metrics-performance",
+    ),
+    path("metrics/accuracy/", views.AccuracyMetricsView.as_view(), name="metrics-accuracy"),
+    path(
+        "metrics/calibration/",
+        views.CalibrationMetricsView.as_view(),
+        name="metrics-calibration",
+    ),
+    path(
+        "metrics/classification/",
+        views.ClassificationMetricsView.as_view(),
+        name="metrics-classification",
+    ),
+    path("metrics/trend/", views.TrendView.as_view(), name="metrics-trend"),
+    *router.urls,
+]

@@ -1,0 +1,253 @@
+"""Serializers of the predictions API: output shapes, query parameters, and the schema.
+
+Ingestion does not validate through a serializer (see predictions.ingest: one plain
+validator for the API and the importer, fast on large batches); the input serializers
+below describe that payload for the OpenAPI document.
+"""
+from rest_framework import serializers
+
+from predictions.ingest import (
+    INT_MAX,
+    INT_MIN,
+    MAX_MODEL_VERSION,
+    MAX_PREDICTION_ID,
+    json_object_problem,
+)
+from predictions.models import HealthSnapshot, Prediction
+
+MAX_WINDOW_MINUTES = 100 * 366 * 24 * 60  # a century: beyond it, dates overflow
+MAX_TREND_HOURS = 366 * 24
+MAX_BINS = 100
+MAX_SNAPSHOT_LIMIT = 1000
+MAX_COUNT = 2**31 - 1
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Prediction
+        fields = [
+            "prediction_id",
+            "model_version",
+            "timestamp",
+            "predicted_outcome",
+            "confidence",
+            "features",
+            "metadata",
+            "actual_outcome",
+            "actual_outcome_timestamp",
+            "latency_ms",
+        ]
+        read_only_fields = fields
+
+
+class PredictionInputSerializer(serializers.Serializer):
+    """One prediction as a model service sends it (validated by predictions.ingest)."""
+
+    prediction_id = serializers.CharField(max_length=MAX_PREDICTION_ID, min_length=1)
+    model_version = serializers.CharField(max_length=MAX_MODEL_VERSION, min_length=1)
+    predicted_outcome = serializers.IntegerField(min_value=INT_MIN, max_value=INT_MAX)
+    confidence = serializers.FloatField(min_value=0.0, max_value=1.0)
+    features = serializers.DictField(required=False, help_text="A JSON object.")
+    metadata = serializers.DictField(required=False, help_text="A JSON object.")
+    timestamp = serializers.DateTimeField(
+        required=False,
+        help_text="ISO 8601 (naive means UTC) or epoch seconds as a number; default now.",
+    )
+    latency_ms = serializers.FloatField(required=False, allow_null=True, min_value=0.0)
+    actual_outcome = serializers.IntegerField(
+        required=False, allow_null=True, min_value=INT_MIN, max_value=INT_MAX
+    )
+
+
+class IngestResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class IngestErrorsSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.DictField(child=serializers.CharField()),
+        required=False,
+        help_text="Each bad item's index → {field: message}.",
+    )
+
+
+class IngestConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    prediction_ids = serializers.ListField(child=serializers.CharField())
+
+
+class OutcomeSerializer(serializers.Serializer):
+    actual_outcome = serializers.IntegerField(min_value=INT_MIN, max_value=INT_MAX)
+
+
+class OutcomeItemSerializer(OutcomeSerializer):
+    prediction_id = serializers.CharField(max_length=MAX_PREDICTION_ID, min_length=1)
+
+
+class EvaluationSerializer(serializers.Serializer):
+    """The legacy library's evaluation of a prediction against its outcome."""
+
+    prediction_id = serializers.CharField()
+    model_version = serializers.CharField()
+    predicted = serializers.IntegerField()
+    actual = serializers.IntegerField()
+    correct = serializers.BooleanField()
+    confidence = serializers.FloatField()
+    calibration_error = serializers.FloatField()
+    timestamp = serializers.FloatField(help_text="Epoch seconds of the prediction.")
+
+
+class OutcomesResultSerializer(serializers.Serializer):
+    updated = serializers.IntegerField()
+    not_found = serializers.ListField(child=serializers.CharField())
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    model_version = serializers.CharField(
+        required=False, max_length=MAX_MODEL_VERSION, help_text="Absent: every version."
+    )
+    window_minutes = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_WINDOW_MINUTES, default=60,
+        help_text="Predictions with timestamp ≥ now − window_minutes (default 60).",
+    )
+
+
+class CalibrationQuerySerializer(MetricsQuerySerializer):
+    window_minutes = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_WINDOW_MINUTES, default=None,
+        help_text="Absent: all time.",
+    )
+    n_bins = serializers.IntegerField(required=False, min_value=1, max_value=MAX_BINS, default=10)
+
+
+def nullable_float(**kwargs):
+    return serializers.FloatField(allow_null=True, **kwargs)
+
+
+class PerformanceMetricsSerializer(serializers.Serializer):
+    num_predictions = serializers.IntegerField()
+    avg_confidence = nullable_float()
+    min_confidence = nullable_float()
+    max_confidence = nullable_float()
+    confidence_std = nullable_float(help_text="Sample standard deviation (ddof = 1).")
+    latency_p50_ms = nullable_float()
+    latency_p95_ms = nullable_float()
+    positive_rate = nullable_float()
+    prediction_entropy = nullable_float()
+
+
+class AccuracyMetricsSerializer(serializers.Serializer):
+    accuracy = nullable_float()
+    num_with_outcome = serializers.IntegerField()
+    num_correct = serializers.IntegerField()
+
+
+class CalibrationBinSerializer(serializers.Serializer):
+    bin = serializers.IntegerField()
+    bin_range = serializers.CharField()
+    count = serializers.IntegerField()
+    mean_confidence = serializers.FloatField()
+    accuracy = serializers.FloatField()
+    gap = serializers.FloatField()
+
+
+class CalibrationMetricsSerializer(serializers.Serializer):
+    expected_calibration_error = nullable_float()
+    max_calibration_error = nullable_float()
+    num_bins = serializers.IntegerField()
+    total_predictions = serializers.IntegerField()
+    bin_metrics = CalibrationBinSerializer(many=True)
+
+
+class ClassificationMetricsSerializer(serializers.Serializer):
+    precision = nullable_float()
+    recall = nullable_float()
+    f1_score = nullable_float()
+    roc_auc = nullable_float()
+    brier_score = nullable_float()
+    average = serializers.ChoiceField(choices=["binary", "macro"], allow_null=True)
+    num_with_outcome = serializers.IntegerField()
+
+
+# --- health snapshots ------------------------------------------------------------------------
+
+
+class HealthSnapshotSerializer(serializers.ModelSerializer):
+    """A snapshot as stored; recording one checks that figures are finite and in range."""
+
+    class Meta:
+        model = HealthSnapshot
+        fields = [
+            "id",
+            "timestamp",
+            "model_version",
+            "window_minutes",
+            "accuracy",
+            "precision",
+            "recall",
+            "f1_score",
+            "roc_auc",
+            "expected_calibration_error",
+            "brier_score",
+            "num_predictions",
+            "num_with_outcome",
+            "prediction_accuracy_trend",
+            "degradation_detected",
+            "metrics",
+        ]
+        read_only_fields = ["id"]
+        unit = {"min_value": 0.0, "max_value": 1.0}
+        extra_kwargs = {
+            "accuracy": unit,
+            "precision": unit,
+            "recall": unit,
+            "f1_score": unit,
+            "roc_auc": unit,
+            "expected_calibration_error": unit,
+            "brier_score": unit,
+            "window_minutes": {"min_value": 1, "max_value": MAX_WINDOW_MINUTES},
+            "num_predictions": {"min_value": 0, "max_value": MAX_COUNT},
+            "num_with_outcome": {"min_value": 0, "max_value": MAX_COUNT},
+        }
+
+    def validate_metrics(self, value):
+        problem = json_object_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+    def validate(self, attrs):
+        if attrs.get("num_with_outcome", 0) > attrs.get("num_predictions", 0):
+            raise serializers.ValidationError(
+                {"num_with_outcome": "Must not exceed num_predictions."}
+            )
+        return attrs
+
+
+class HealthSnapshotQuerySerializer(serializers.Serializer):
+    model_version = serializers.CharField(required=False, max_length=MAX_MODEL_VERSION)
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_SNAPSHOT_LIMIT, default=100
+    )
+
+
+class TrendQuerySerializer(serializers.Serializer):
+    model_version = serializers.CharField(required=False, max_length=MAX_MODEL_VERSION)
+    hours = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_TREND_HOURS, default=24
+    )
+
+
+class TrendSerializer(serializers.Serializer):
+    model_version = serializers.CharField(allow_null=True)
+    hours = serializers.IntegerField()
+    snapshots = HealthSnapshotSerializer(many=True)
