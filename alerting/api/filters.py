@@ -4,11 +4,20 @@ import django_filters
 from alerting.choices import AlertStatus, Severity
 from alerting.models import Alert, AlertRule
 
+BOOLEAN_CHOICES = [(v, v) for v in ("true", "false", "True", "False", "1", "0")]
+
+
+def strict_boolean_filter(**kwargs):
+    """A boolean filter that refuses (400) anything but true/false/1/0, not ignores it."""
+    return django_filters.TypedChoiceFilter(
+        choices=BOOLEAN_CHOICES, coerce=lambda value: value.lower() in ("true", "1"), **kwargs
+    )
+
 
 class AlertFilter(django_filters.FilterSet):
     severity = django_filters.ChoiceFilter(choices=Severity.choices)
     status = django_filters.ChoiceFilter(choices=AlertStatus.choices)
-    acknowledged = django_filters.BooleanFilter()
+    acknowledged = strict_boolean_filter()
     model_version = django_filters.CharFilter()
     component = django_filters.CharFilter()
     rule = django_filters.CharFilter(field_name="rule__rule_id", label="Rule id")
@@ -22,7 +31,7 @@ class AlertFilter(django_filters.FilterSet):
 
 
 class AlertRuleFilter(django_filters.FilterSet):
-    enabled = django_filters.BooleanFilter()
+    enabled = strict_boolean_filter()
     metric_name = django_filters.CharFilter()
     model_version = django_filters.CharFilter()
 
