@@ -207,7 +207,8 @@ def timeline(version: str) -> list[dict]:
             "degradation_detected": snapshot.degradation_detected,
             "feature_drift_ratio": metrics.get("feature_drift_ratio"),
         })
-    order = {"stage_change": 0, "decision": 1, "snapshot": 2}
+    # At one moment, a decision comes before the promotion it caused.
+    order = {"decision": 0, "stage_change": 1, "snapshot": 2}
     events.sort(key=lambda event: (event["at"], order[event["kind"]], event["id"]))
     return events
 

@@ -1,0 +1,55 @@
+"""Serializers of the approval queue's API and of drift computation (SPEC §8)."""
+from rest_framework import serializers
+
+from alerting.api.serializers import AlertSerializer
+from alerting.models import AgentAction, Alert
+from predictions.api.registry_serializers import DriftReportSerializer
+
+
+class AgentActionSerializer(serializers.ModelSerializer):
+    """A proposed action; everything past the proposal is set by its transitions."""
+
+    action_id = serializers.RegexField(
+        r"^[-a-zA-Z0-9_.:]+$", max_length=100, required=False,
+        help_text="Generated when absent.",
+    )
+    alert = serializers.SlugRelatedField(
+        slug_field="alert_id", queryset=Alert.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = AgentAction
+        fields = ["action_id", "action_type", "description", "parameters", "risk_level",
+                  "requires_approval", "alert", "issue_type", "issue_severity", "status",
+                  "requested_by", "created_at", "reviewed_by", "reviewed_at",
+                  "review_comment", "executed_at", "execution_result"]
+        read_only_fields = ["status", "requested_by", "created_at", "reviewed_by",
+                            "reviewed_at", "review_comment", "executed_at", "execution_result"]
+
+    def validate_action_id(self, value):
+        if AgentAction.objects.filter(action_id=value).exists():
+            raise serializers.ValidationError(f"An action {value!r} already exists.")
+        return value
+
+    def validate_parameters(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be an object.")
+        return value
+
+
+class ReviewSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class ExecutionSerializer(serializers.Serializer):
+    result = serializers.JSONField(required=False, default=dict)
+
+    def validate_result(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be an object.")
+        return value
+
+
+class DriftComputeResultSerializer(serializers.Serializer):
+    report = DriftReportSerializer()
+    alerts_fired = AlertSerializer(many=True)

@@ -1,0 +1,210 @@
+"""REST views of the model registry, drift reports and retraining decisions (SPEC §8).
+
+Thin faces over predictions.registry and predictions.drift. Computing a drift report
+over the API also evaluates the drift rules, which is alerting's business: that view
+lives in alerting.api.action_views.
+"""
+from django.db import IntegrityError, transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from predictions.api.registry_filters import DriftReportFilter, RetrainingDecisionFilter
+from predictions.api.registry_serializers import (
+    OVERVIEW_STAGES,
+    DecisionSummarySerializer,
+    DriftReportSerializer,
+    ModelVersionSerializer,
+    PromoteSerializer,
+    RetrainingDecisionSerializer,
+    TimelineSerializer,
+    VersionOverviewSerializer,
+)
+from predictions.models import DriftReport, ModelVersion, RetrainingDecision
+from predictions.registry import (
+    RegistryError,
+    decision_summary,
+    promote,
+    record_decision,
+    register_version,
+    timeline,
+    version_exists,
+    versions_overview,
+)
+
+# Version strings carry dots ("1.2.0"): anything but a slash.
+VERSION_PATTERN = r"[^/]+"
+
+
+class BadRequest(APIException):
+    """A request the registry cannot carry out as asked: 400 with ``{"detail": …}``."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "bad_request"
+
+
+def _overview_of(version: str) -> dict:
+    entries = versions_overview(versions=[version])
+    if not entries:
+        raise NotFound(f"No model version {version!r}.")
+    return entries[0]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Registered and seen-but-unregistered versions with their figures",
+        parameters=[
+            OpenApiParameter("stage", str, enum=OVERVIEW_STAGES),
+            OpenApiParameter("model_name", str),
+        ],
+        responses={200: VersionOverviewSerializer(many=True)},
+    ),
+    retrieve=extend_schema(summary="One version", responses={200: VersionOverviewSerializer}),
+    create=extend_schema(
+        summary="Register a version",
+        request=ModelVersionSerializer,
+        responses={201: VersionOverviewSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Change a registered version's details (not its stage: promote it)",
+        request=ModelVersionSerializer,
+        responses={200: VersionOverviewSerializer},
+    ),
+)
+class ModelVersionViewSet(viewsets.GenericViewSet):
+    """The model registry: versions, their promotion between stages and their timeline."""
+
+    queryset = ModelVersion.objects.all()
+    serializer_class = ModelVersionSerializer
+    lookup_field = "version"
+    lookup_value_regex = VERSION_PATTERN
+    filter_backends = []
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    # Set per action (promote, reviews, executor reports); None = the model permissions.
+    write_permissions = None
+
+    def list(self, request):
+        overview = versions_overview(
+            stage=request.query_params.get("stage") or None,
+            model_name=request.query_params.get("model_name") or None,
+        )
+        page = self.paginate_queryset(overview)
+        return self.get_paginated_response(VersionOverviewSerializer(page, many=True).data)
+
+    def retrieve(self, request, version=None):
+        return Response(VersionOverviewSerializer(_overview_of(version)).data)
+
+    def create(self, request):
+        serializer = ModelVersionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            created = register_version(serializer.validated_data, by=request.user.get_username())
+        except IntegrityError:  # registered by a racing request meanwhile
+            raise ValidationError(
+                {"version": ["model version with this version already exists."]}
+            ) from None
+        return Response(
+            VersionOverviewSerializer(_overview_of(created.version)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    def partial_update(self, request, version=None):
+        instance = self.get_object()
+        serializer = ModelVersionSerializer(instance, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            serializer.save()
+        return Response(VersionOverviewSerializer(_overview_of(instance.version)).data)
+
+    @extend_schema(
+        summary="Move a version to a stage (production archives the previous one)",
+        request=PromoteSerializer,
+        responses={200: VersionOverviewSerializer},
+    )
+    @action(detail=True, methods=["post"], write_permissions=["predictions.change_modelversion"])
+    def promote(self, request, version=None):
+        params = PromoteSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            promote(
+                version,
+                params.validated_data["stage"],
+                by=request.user.get_username(),
+                note=params.validated_data["note"],
+            )
+        except ModelVersion.DoesNotExist:
+            raise NotFound(f"No registered model version {version!r}.") from None
+        except RegistryError as error:
+            raise BadRequest(str(error)) from None
+        return Response(VersionOverviewSerializer(_overview_of(version)).data)
+
+    @extend_schema(
+        summary="Stage changes, decisions and snapshots of a version, oldest first",
+        responses={200: TimelineSerializer},
+    )
+    @action(detail=True, methods=["get"])
+    def timeline(self, request, version=None):
+        if not version_exists(version):
+            raise NotFound(f"No model version {version!r}.")
+        return Response(TimelineSerializer({"version": version, "events": timeline(version)}).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Drift reports, newest first"),
+    retrieve=extend_schema(summary="One drift report"),
+)
+class DriftReportViewSet(viewsets.ReadOnlyModelViewSet):
+    """Stored drift reports (computed by the monitor or ``POST drift-reports/compute/``)."""
+
+    queryset = DriftReport.objects.all()
+    serializer_class = DriftReportSerializer
+    filterset_class = DriftReportFilter
+    # Numeric ids only, so that drift-reports/compute/ is never taken for a report.
+    lookup_value_regex = r"[0-9]+"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Retraining decisions, newest first"),
+    create=extend_schema(
+        summary="Record a retraining gate decision (apply: promote the candidate)",
+        responses={201: RetrainingDecisionSerializer},
+    ),
+)
+class RetrainingDecisionViewSet(
+    mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """The retraining pipeline's gate decisions, and their summary."""
+
+    queryset = RetrainingDecision.objects.all()
+    serializer_class = RetrainingDecisionSerializer
+    filterset_class = RetrainingDecisionFilter
+
+    def create(self, request):
+        serializer = RetrainingDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if serializer.validated_data.get("apply") and not request.user.has_perm(
+            "predictions.change_modelversion"
+        ):
+            raise PermissionDenied(
+                "Applying a decision promotes a version: that needs "
+                '"predictions.change_modelversion".'
+            )
+        try:
+            decision = record_decision(serializer.validated_data, by=request.user.get_username())
+        except RegistryError as error:
+            raise BadRequest(str(error)) from None
+        return Response(
+            RetrainingDecisionSerializer(decision).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(
+        summary="Counts of decisions (same filters as the list)",
+        responses={200: DecisionSummarySerializer},
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def summary(self, request):
+        decisions = self.filter_queryset(self.get_queryset())
+        return Response(DecisionSummarySerializer(decision_summary(decisions)).data)
+
