@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from predictions.drift import snapshot_drift_metrics
 from predictions.models import HealthSnapshot, Prediction
 
 # Columns of HealthSnapshot filled from the window's metrics; every other figure goes
@@ -102,7 +103,14 @@ def compute_snapshot(
     ).exists():
         return None
     values = window_snapshot_values(model_version, window_minutes, now)
-    return _store(model_version, window_minutes, now, values, monitor_slot)
+    snapshot = _store(model_version, window_minutes, now, values, monitor_slot)
+    if snapshot is not None:
+        # Drift (SPEC §8) only once the slot is ours: one report per snapshot.
+        drift_metrics = snapshot_drift_metrics(model_version, window_minutes, now)
+        if drift_metrics:
+            snapshot.metrics = {**snapshot.metrics, **drift_metrics}
+            snapshot.save(update_fields=["metrics"])
+    return snapshot
 
 
 def _store(model_version, window_minutes, now, values, monitor_slot=None):
