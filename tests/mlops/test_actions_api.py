@@ -125,7 +125,7 @@ def test_anonymous_gets_401(anonymous_client):
     ("failed", "alerting.change_agentaction"),
 ])
 def test_transitions_need_their_permission(api_client_for, transition, missing):
-    others = [p for p in REVIEWER_PERMS + ["alerting.add_agentaction"] if p != missing]
+    others = [p for p in [*REVIEWER_PERMS, "alerting.add_agentaction"] if p != missing]
     client = api_client_for(perms=others)
     action = _action(ActionStatus.PENDING if transition in ("approve", "reject")
                      else ActionStatus.APPROVED)
