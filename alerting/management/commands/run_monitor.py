@@ -12,7 +12,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from alerting.deliveries import deliver_due
@@ -73,7 +73,7 @@ class Command(BaseCommand):
         )
         done_slot = None
         while not self.stopping.is_set():
-            close_old_connections()
+            self._refresh_connection()
             now = timezone.now()
             slot = int(now.timestamp() // interval)
             try:
@@ -95,7 +95,14 @@ class Command(BaseCommand):
             next_slot_at = (slot + 1) * interval
             wait = min(next_slot_at - time.time(), DELIVERY_POLL_SECONDS, interval)
             self.stopping.wait(max(wait, 0.05))
-        close_old_connections()
+        self._refresh_connection()
+
+    @staticmethod
+    def _refresh_connection():
+        # A loop that runs for days drops connections past their age or broken by a
+        # database restart; never inside a caller's transaction (call_command in tests).
+        if not connection.in_atomic_block:
+            close_old_connections()
 
     def _pass(self, window_minutes, now, slot):
         result = run_monitor_pass(window_minutes=window_minutes, now=now, monitor_slot=slot)
