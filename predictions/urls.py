@@ -1,8 +1,8 @@
-"""Pages of the predictions app."""
-from django.urls import path
+"""Pages of the predictions app.
 
-from predictions import views
+The dashboard (``/``) and the model version pages (``/models/<version>/``) show alerts
+beside the metrics, so they are served by ``alerting.urls`` (alerting reads predictions,
+never the reverse); their templates are under ``templates/predictions/``.
+"""
 
-urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-]
+urlpatterns = []
