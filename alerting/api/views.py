@@ -1,7 +1,6 @@
 """REST views of the alerting app: thin faces over alerting.lifecycle, rules and monitor."""
 from django.conf import settings
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -112,7 +111,10 @@ class AlertRuleViewSet(viewsets.ModelViewSet):
         request=EvaluateRuleSerializer,
         responses={
             201: AlertSerializer,
-            200: OpenApiResponse(OpenApiTypes.NONE, description="The rule did not fire."),
+            200: OpenApiResponse(
+                {"type": "object", "nullable": True, "enum": [None]},
+                description="The rule did not fire: the body is null.",
+            ),
         },
     )
     @action(detail=True, methods=["post"], write_permissions=["alerting.add_alert"])
