@@ -1,0 +1,1 @@
+"""Benchmarks of the site against this machine's raw database limits (`make bench`)."""
