@@ -138,8 +138,9 @@ def feature_columns(feature_rows: list) -> dict[str, list]:
     for features in feature_rows:
         if isinstance(features, dict):
             for name, value in features.items():
+                column = columns[name]  # a key with only nulls is still a feature
                 if value is not None:
-                    columns[name].append(value)
+                    column.append(value)
     return columns
 
 

@@ -1,0 +1,102 @@
+"""Pages of the model registry and drift reports (SPEC §8): thin views over the services.
+
+``/registry/`` lists every version (registered or only seen), ``/registry/<version>/``
+shows its stage, its timeline and its latest drift report with the per-feature PSI
+chart, ``/drift/<id>/`` one drift report in full.
+"""
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
+
+from predictions.charts import bar_chart_svg
+from predictions.models import DriftReport
+from predictions.registry import timeline, version_exists, versions_overview
+
+# Stage → the badge colour the stylesheet already has.
+STAGE_BADGES = {
+    "production": "resolved",
+    "staging": "info",
+    "registered": "delivery-pending",
+    "archived": "delivery-pending",
+    "unregistered": "delivery-pending",
+}
+
+
+def _with_badge(entry):
+    entry["badge"] = STAGE_BADGES.get(entry["stage"], "delivery-pending")
+    return entry
+
+
+def psi_chart(report: DriftReport):
+    """The per-feature PSI bar chart of a report (skipped features drawn as n/a)."""
+    names = sorted(report.features)
+    values = [None if report.features[n].get("skipped") else report.features[n].get("psi")
+              for n in names]
+    threshold = settings.MONITORING_DRIFT_PSI
+    return bar_chart_svg(
+        names, values, threshold=threshold, title=f"PSI per feature, {report.model_version}",
+        threshold_label=f"drift threshold {threshold:g}",
+    )
+
+
+def _feature_rows(report: DriftReport):
+    rows = []
+    for name in sorted(report.features):
+        entry = report.features[name]
+        rows.append({
+            "name": name,
+            "skipped": bool(entry.get("skipped")),
+            "reason": entry.get("reason", ""),
+            "kind": entry.get("kind", ""),
+            "psi": entry.get("psi"),
+            "statistic": entry.get("ks_statistic"),
+            "pvalue": entry.get("ks_pvalue", entry.get("chi2_pvalue")),
+            "test": "KS" if "ks_pvalue" in entry else ("χ²" if "chi2_pvalue" in entry else ""),
+            "drifted": entry.get("drifted"),
+        })
+    return rows
+
+
+@require_safe
+@login_required
+def registry(request):
+    """Every model version: stage, prediction figures, latest snapshot."""
+    versions = [_with_badge(entry) for entry in versions_overview()]
+    return render(request, "predictions/registry.html", {"versions": versions})
+
+
+@require_safe
+@login_required
+def version_page(request, version):
+    """One version: stage, details, timeline, and the latest drift report's PSI chart."""
+    if not version_exists(version):
+        raise Http404(f"No model version {version!r}.")
+    overview = versions_overview(versions=[version])
+    entry = _with_badge(overview[0]) if overview else {"version": version, "stage": "-"}
+    reports = DriftReport.objects.filter(model_version=version).order_by("-created_at", "-id")
+    latest_report = reports.first()
+    events = timeline(version)
+    return render(request, "predictions/registry_version.html", {
+        "version": entry,
+        "events": events,
+        "latest_report": latest_report,
+        "psi_chart": psi_chart(latest_report) if latest_report else None,
+        "feature_rows": _feature_rows(latest_report) if latest_report else [],
+        "recent_reports": reports[:10],
+    })
+
+
+@require_safe
+@login_required
+def drift_report(request, report_id):
+    """One drift report: windows, per-feature statistics and the PSI chart."""
+    report = get_object_or_404(DriftReport, pk=report_id)
+    return render(request, "predictions/drift_report.html", {
+        "report": report,
+        "psi_chart": psi_chart(report),
+        "feature_rows": _feature_rows(report),
+        "psi_threshold": settings.MONITORING_DRIFT_PSI,
+        "pvalue_threshold": settings.MONITORING_DRIFT_PVALUE,
+    })
