@@ -1,0 +1,226 @@
+"""Who may call what: every API endpoint × method × identity, from the URL configuration.
+
+The endpoints are discovered by walking the URL resolver (everything under /api/v1/, plus
+/api/schema/, /api/docs/ and /healthz). Each (route name, method) must have a rule in
+RULES below, so a new endpoint without one fails here until someone decides who may call
+it. Identities: anonymous, a signed-in user with no permission (read-only), a model
+service's token holding only predictions.add_prediction (ingest-only), a user holding
+exactly the rule's permissions, and a staff superuser.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.urls import URLResolver, get_resolver
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+PUBLIC = "public"  # anyone, signed in or not
+READ = "read"  # any signed-in user (SPEC §3: reads need an authenticated user)
+
+# (route name, HTTP method) -> PUBLIC, READ, or the permissions a write needs (SPEC §3, §8).
+RULES: dict[tuple[str, str], str | tuple[str, ...]] = {
+    ("healthz", "GET"): PUBLIC,
+    ("api-schema", "GET"): PUBLIC,
+    ("api-docs", "GET"): PUBLIC,
+    # Predictions, outcomes, metrics (§3)
+    ("prediction-list", "GET"): READ,
+    ("prediction-list", "POST"): ("predictions.add_prediction",),
+    ("prediction-detail", "GET"): READ,
+    ("prediction-outcome", "POST"): ("predictions.change_prediction",),
+    ("outcomes", "POST"): ("predictions.change_prediction",),
+    ("metrics-performance", "GET"): READ,
+    ("metrics-accuracy", "GET"): READ,
+    ("metrics-calibration", "GET"): READ,
+    ("metrics-classification", "GET"): READ,
+    ("metrics-trend", "GET"): READ,
+    ("healthsnapshot-list", "GET"): READ,
+    ("healthsnapshot-list", "POST"): ("predictions.add_healthsnapshot",),
+    ("health-snapshots-compute", "POST"): ("predictions.add_healthsnapshot",),
+    # Alerts and rules (§3, §5)
+    ("alert-list", "GET"): READ,
+    ("alert-detail", "GET"): READ,
+    ("alert-statistics", "GET"): READ,
+    ("alert-acknowledge", "POST"): ("alerting.change_alert",),
+    ("alert-resolve", "POST"): ("alerting.change_alert",),
+    ("alertrule-list", "GET"): READ,
+    ("alertrule-list", "POST"): ("alerting.add_alertrule",),
+    ("alertrule-detail", "GET"): READ,
+    ("alertrule-detail", "PUT"): ("alerting.change_alertrule",),
+    ("alertrule-detail", "PATCH"): ("alerting.change_alertrule",),
+    ("alertrule-detail", "DELETE"): ("alerting.delete_alertrule",),
+    # Evaluating a rule on a pushed value may create an alert.
+    ("alertrule-evaluate", "POST"): ("alerting.add_alert",),
+    # Registry, drift, retraining decisions (§8)
+    ("modelversion-list", "GET"): READ,
+    ("modelversion-list", "POST"): ("predictions.add_modelversion",),
+    ("modelversion-detail", "GET"): READ,
+    ("modelversion-detail", "PATCH"): ("predictions.change_modelversion",),
+    ("modelversion-promote", "POST"): ("predictions.change_modelversion",),
+    ("modelversion-timeline", "GET"): READ,
+    ("driftreport-list", "GET"): READ,
+    ("driftreport-detail", "GET"): READ,
+    ("drift-compute", "POST"): ("predictions.add_driftreport",),
+    ("retrainingdecision-list", "GET"): READ,
+    ("retrainingdecision-list", "POST"): ("predictions.add_retrainingdecision",),
+    ("retrainingdecision-summary", "GET"): READ,
+    # The approval queue (§8)
+    ("agentaction-list", "GET"): READ,
+    ("agentaction-list", "POST"): ("alerting.add_agentaction",),
+    ("agentaction-detail", "GET"): READ,
+    ("agentaction-approve", "POST"): ("alerting.review_agentaction",),
+    ("agentaction-reject", "POST"): ("alerting.review_agentaction",),
+    ("agentaction-executed", "POST"): ("alerting.change_agentaction",),
+    ("agentaction-failed", "POST"): ("alerting.change_agentaction",),
+}
+INGEST_PERMS = ("predictions.add_prediction",)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    route: str
+    method: str
+    path: str
+
+    def __str__(self):
+        return f"{self.method} {self.path}"
+
+
+def _walk(patterns, prefix=""):
+    for pattern in patterns:
+        text = str(pattern.pattern).removeprefix("^").removesuffix("$")
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + text)
+        else:
+            yield prefix + text, pattern
+
+
+def _methods(callback) -> list[str]:
+    if getattr(callback, "actions", None):  # a DRF viewset route
+        return sorted(method.upper() for method in callback.actions)
+    view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    if view_class is not None:
+        return sorted(
+            method.upper() for method in view_class.http_method_names
+            if method not in ("options", "head") and hasattr(view_class, method)
+        )
+    return ["GET"]  # a function view (healthz takes GET only)
+
+
+def _sample_value(group_regex: str) -> str:
+    """A value that matches the parameter's pattern and names no stored object."""
+    return "no-such-1" if re.fullmatch(group_regex, "no-such-1") else "1"
+
+
+def _concrete_path(route: str) -> str:
+    """The route with every parameter filled in (regex groups and <converter:name>)."""
+    path = re.sub(r"\(\?P<\w+>([^)]*)\)", lambda m: _sample_value(m.group(1)), route)
+    path = re.sub(r"<(?:int:)(\w+)>", "1", path)
+    path = re.sub(r"<(?:\w+:)?(\w+)>", "no-such-1", path)
+    return "/" + path
+
+
+def discover() -> list[Endpoint]:
+    """Every (route, method) under /api/v1/, plus the schema, the docs page and /healthz."""
+    endpoints = []
+    for route, pattern in _walk(get_resolver().url_patterns):
+        if not (route.startswith("api/v1/") or route in ("api/schema/", "api/docs/", "healthz")):
+            continue
+        for method in _methods(pattern.callback):
+            endpoints.append(Endpoint(pattern.name or route, route, method, _concrete_path(route)))
+    return endpoints
+
+
+ENDPOINTS = discover()
+
+
+def test_every_endpoint_has_a_rule():
+    missing = [f"{e.name} {e.method} (/{e.route})" for e in ENDPOINTS
+               if (e.name, e.method) not in RULES]
+    assert not missing, (
+        "endpoints without an authorization rule; decide who may call them and add them to "
+        f"RULES: {missing}"
+    )
+
+
+def test_every_rule_names_an_existing_endpoint():
+    present = {(e.name, e.method) for e in ENDPOINTS}
+    assert not [key for key in RULES if key not in present]
+
+
+def test_discovery_finds_the_api():
+    assert len({e.name for e in ENDPOINTS}) >= 20
+    assert Endpoint("prediction-list", "api/v1/predictions/", "POST", "/api/v1/predictions/") \
+        in ENDPOINTS
+
+
+def _client(perms=(), superuser=False):
+    user_model = get_user_model()
+    username = f"u{user_model.objects.count() + 1}"
+    if superuser:
+        user = user_model.objects.create(username=username, is_staff=True, is_superuser=True)
+    else:
+        user = user_model.objects.create(username=username)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def _call(client, endpoint):
+    body = {} if endpoint.method in ("POST", "PUT", "PATCH") else None
+    return getattr(client, endpoint.method.lower())(endpoint.path, body, format="json")
+
+
+def _assert_allowed(response, who, endpoint):
+    assert response.status_code not in (401, 403) and response.status_code < 500, (
+        f"{who} → {endpoint}: {response.status_code} {response.content[:300]!r}"
+    )
+
+
+def _assert_refused(response, status, who, endpoint):
+    assert response.status_code == status, (
+        f"{who} → {endpoint}: expected {status}, got {response.status_code} "
+        f"{response.content[:300]!r}"
+    )
+    assert response["Content-Type"].startswith("application/json")
+    assert "detail" in response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
+def test_access(endpoint):
+    rule = RULES.get((endpoint.name, endpoint.method))
+    if rule is None:
+        pytest.fail(f"no authorization rule for {endpoint} ({endpoint.name}): add one to RULES")
+
+    anonymous = _call(APIClient(), endpoint)
+    if rule == PUBLIC:
+        assert anonymous.status_code == 200, anonymous.status_code
+        return
+    _assert_refused(anonymous, 401, "anonymous", endpoint)
+    assert anonymous.has_header("WWW-Authenticate")
+
+    reader = _call(_client(), endpoint)
+    ingest = _call(_client(INGEST_PERMS), endpoint)
+    if rule == READ:
+        _assert_allowed(reader, "read-only user", endpoint)
+        _assert_allowed(ingest, "ingest-only token", endpoint)
+    else:
+        _assert_refused(reader, 403, "read-only user", endpoint)
+        if set(rule) <= set(INGEST_PERMS):
+            _assert_allowed(ingest, "ingest-only token", endpoint)
+        else:
+            _assert_refused(ingest, 403, "ingest-only token", endpoint)
+        _assert_allowed(_call(_client(rule), endpoint), f"holder of {rule}", endpoint)
+
+    _assert_allowed(_call(_client(superuser=True), endpoint), "staff superuser", endpoint)
