@@ -19,6 +19,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -186,6 +187,9 @@ class _Importer:
     # --- the run --------------------------------------------------------------------
     def run(self) -> ImportReport:
         started = time.monotonic()
+        # Outside any caller's transaction, prediction batches may be written on a
+        # connection of their own (committed batch by batch, or rolled back in a dry run).
+        self.own_transactions = not connection.in_atomic_block
         try:
             if self.dry_run:
                 try:
@@ -270,61 +274,80 @@ class _Importer:
 
     # --- predictions ------------------------------------------------------------------
     def _import_predictions(self, path: Path, counts: FileReport) -> None:
+        store = (
+            _PostgresPredictionStore(self.dry_run, threaded=self.own_transactions)
+            if connection.vendor == "postgresql"
+            else _OrmPredictionStore(self.batch_size)
+        )
+        # The batch being written while the next one is parsed: (future, firsts, repeats).
+        pending = None
         firsts: dict[str, _Line] = {}
         repeats: list[_Line] = []  # later lines of an id already in this batch
-        for number, raw, record in self._lines(path, counts):
-            row, errors = validate_prediction(record)
-            if errors or row is None:
-                self._reject(counts, number, raw, describe_errors(errors))
-                continue
-            row = _prediction_row(row, record)
-            if isinstance(row, str):
-                self._reject(counts, number, raw, row)
-                continue
-            line = _Line(number, raw, row)
-            if row["prediction_id"] in firsts:
-                repeats.append(line)
-                continue
-            firsts[row["prediction_id"]] = line
-            if len(firsts) >= self.batch_size:
-                self._flush_predictions(firsts, repeats, counts)
-                firsts, repeats = {}, []
-        if firsts:
-            self._flush_predictions(firsts, repeats, counts)
 
-    def _flush_predictions(self, firsts, repeats, counts) -> None:
+        def flush():
+            nonlocal pending
+            written = store.submit(list(firsts.values()))
+            if pending is not None:
+                self._settle_predictions(*pending, counts)
+            pending = (written, firsts, repeats)
+
+        try:
+            for number, raw, record in self._lines(path, counts):
+                row, errors = validate_prediction(record)
+                if errors or row is None:
+                    self._reject(counts, number, raw, describe_errors(errors))
+                    continue
+                row = _prediction_row(row, record)
+                if isinstance(row, str):
+                    self._reject(counts, number, raw, row)
+                    continue
+                line = _Line(number, raw, row)
+                if row["prediction_id"] in firsts:
+                    repeats.append(line)
+                    continue
+                firsts[row["prediction_id"]] = line
+                if len(firsts) >= self.batch_size:
+                    flush()
+                    firsts, repeats = {}, []
+            if firsts:
+                flush()
+            if pending is not None:
+                self._settle_predictions(*pending, counts)
+        finally:
+            store.close()
+
+    def _settle_predictions(self, written: Future, firsts, repeats, counts) -> None:
+        """Count a written batch: imported, or (for ids that were stored already)
+        already present, duplicate or conflicting; then the batch's own repeats."""
+        inserted, failed, stored = written.result()
         watermark = self.watermarks[Prediction]
-        with transaction.atomic():
-            inserted, failed = self._insert_predictions(list(firsts.values()))
-            others = [pid for pid in firsts if pid not in inserted and pid not in failed]
-            stored = _stored_predictions(others)
-            # What stands for each id once this batch is in: (row, kind, first line).
-            standing: dict[str, tuple[dict | None, str, int]] = {}
-            for pid, line in firsts.items():
-                if pid in inserted:
-                    counts.imported += 1
-                    standing[pid] = (line.row, "run", line.number)
-                elif pid in failed:
-                    self._reject(counts, line.number, line.raw, failed[pid])
-                    standing[pid] = (None, "rejected", line.number)
-                elif pid not in stored:  # deleted by someone else meanwhile
-                    self._reject(counts, line.number, line.raw, "could not be stored")
-                    standing[pid] = (None, "rejected", line.number)
-                else:
-                    pk, stored_row = stored[pid]
-                    kind = "run" if pk > watermark else "earlier"
-                    standing[pid] = (stored_row, kind, line.number)
-                    self._settle_repeat(counts, line, stored_row, kind, None)
-            for line in repeats:
-                stored_row, kind, first_number = standing[line.row["prediction_id"]]
-                if stored_row is None:
-                    self._reject(
-                        counts, line.number, line.raw,
-                        f"repeats prediction_id {line.row['prediction_id']!r} of rejected "
-                        f"line {first_number}",
-                    )
-                else:
-                    self._settle_repeat(counts, line, stored_row, kind, first_number)
+        # What stands for each id once this batch is in: (row, kind, first line).
+        standing: dict[str, tuple[dict | None, str, int]] = {}
+        for pid, line in firsts.items():
+            if pid in inserted:
+                counts.imported += 1
+                standing[pid] = (line.row, "run", line.number)
+            elif pid in failed:
+                self._reject(counts, line.number, line.raw, failed[pid])
+                standing[pid] = (None, "rejected", line.number)
+            elif pid not in stored:  # deleted by someone else meanwhile
+                self._reject(counts, line.number, line.raw, "could not be stored")
+                standing[pid] = (None, "rejected", line.number)
+            else:
+                pk, stored_row = stored[pid]
+                kind = "run" if pk > watermark else "earlier"
+                standing[pid] = (stored_row, kind, line.number)
+                self._settle_repeat(counts, line, stored_row, kind, None)
+        for line in repeats:
+            stored_row, kind, first_number = standing[line.row["prediction_id"]]
+            if stored_row is None:
+                self._reject(
+                    counts, line.number, line.raw,
+                    f"repeats prediction_id {line.row['prediction_id']!r} of rejected "
+                    f"line {first_number}",
+                )
+            else:
+                self._settle_repeat(counts, line, stored_row, kind, first_number)
 
     def _settle_repeat(self, counts, line, stored_row, kind, first_number) -> None:
         """A line whose prediction_id is already stored: the same, or a conflict."""
@@ -351,75 +374,6 @@ class _Importer:
                 "content (the first occurrence stands)"
             )
         self._reject(counts, line.number, line.raw, reason)
-
-    def _insert_predictions(self, lines: list[_Line]) -> tuple[set[str], dict[str, str]]:
-        """Insert the rows whose id is new; (ids inserted, {id: why it failed})."""
-        if connection.vendor == "postgresql":
-            try:
-                with transaction.atomic():
-                    return self._copy_predictions(lines), {}
-            except Exception:  # noqa: S110 (a bad row spoils COPY: retry one by one)
-                pass
-        else:
-            stored = {pid for pid, _ in _stored_pks([line.row["prediction_id"] for line in lines])}
-            new_lines = [line for line in lines if line.row["prediction_id"] not in stored]
-            try:
-                with transaction.atomic():
-                    Prediction.objects.bulk_create(
-                        [Prediction(**line.row) for line in new_lines],
-                        batch_size=max(1, min(self.batch_size, 500)),
-                    )
-                return {line.row["prediction_id"] for line in new_lines}, {}
-            except Exception:  # noqa: S110 (one bad row spoils the batch: one by one)
-                pass
-        return self._insert_one_by_one(lines)
-
-    def _insert_one_by_one(self, lines: list[_Line]) -> tuple[set[str], dict[str, str]]:
-        inserted, failed = set(), {}
-        for line in lines:
-            pid = line.row["prediction_id"]
-            try:
-                with transaction.atomic():
-                    if Prediction.objects.filter(prediction_id=pid).exists():
-                        continue
-                    Prediction.objects.create(**line.row)
-                inserted.add(pid)
-            except Exception as exc:
-                failed[pid] = f"refused by the database: {_one_line(exc)}"
-        return inserted, failed
-
-    def _copy_predictions(self, lines: list[_Line]) -> set[str]:
-        """PostgreSQL: COPY the batch into a temporary table, then one INSERT … SELECT …
-        ON CONFLICT DO NOTHING RETURNING, which names exactly the ids that were new."""
-        columns = [f.column for f in PREDICTION_COPY_FIELDS]
-        table = connection.ops.quote_name(Prediction._meta.db_table)
-        with connection.cursor() as cursor:
-            # Re-stated per batch: a rolled-back savepoint may have taken it away.
-            cursor.execute(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS legacy_prediction_batch ("
-                'prediction_id text, model_version text, "timestamp" timestamptz, '
-                "predicted_outcome bigint, confidence double precision, features text, "
-                "metadata text, actual_outcome bigint, actual_outcome_timestamp "
-                "timestamptz, latency_ms double precision)"
-            )
-            cursor.execute("TRUNCATE legacy_prediction_batch")
-            buffer = io.StringIO()
-            for line in lines:
-                buffer.write(_copy_line(line.row))
-            buffer.seek(0)
-            cursor.cursor.copy_expert(
-                "COPY legacy_prediction_batch FROM STDIN WITH (FORMAT text)", buffer
-            )
-            select = ", ".join(
-                f"{c}::jsonb" if c in ("features", "metadata") else connection.ops.quote_name(c)
-                for c in columns
-            )
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(map(connection.ops.quote_name, columns))}) "
-                f"SELECT {select} FROM legacy_prediction_batch "
-                f"ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id"
-            )
-            return {pid for (pid,) in cursor.fetchall()}
 
     # --- metrics and snapshots (no natural key: identical content is the same record) --
     def _import_metrics(self, path: Path, counts: FileReport) -> None:
@@ -607,6 +561,198 @@ class _Importer:
             )
 
 
+# --- where prediction batches are written ----------------------------------------------
+# A store's submit(lines) returns a Future of (ids inserted, {id: why it failed},
+# {id: (pk, stored values)} for the ids that were in the database already).
+
+
+class _OrmPredictionStore:
+    """Any database Django supports: one transaction per batch, through the ORM."""
+
+    def __init__(self, batch_size: int):
+        self.batch_size = batch_size
+
+    def submit(self, lines: list[_Line]) -> Future:
+        written = Future()
+        with transaction.atomic():
+            inserted, failed = self._insert(lines)
+            others = [
+                line.row["prediction_id"] for line in lines
+                if line.row["prediction_id"] not in inserted
+                and line.row["prediction_id"] not in failed
+            ]
+            written.set_result((inserted, failed, _stored_predictions(others)))
+        return written
+
+    def _insert(self, lines):
+        # SQLite's IMMEDIATE transactions hold the write lock from here on: no race
+        # between this look-up and the insert.
+        stored = {pid for pid, _ in _stored_pks([line.row["prediction_id"] for line in lines])}
+        new_lines = [line for line in lines if line.row["prediction_id"] not in stored]
+        try:
+            with transaction.atomic():
+                Prediction.objects.bulk_create(
+                    [Prediction(**line.row) for line in new_lines],
+                    batch_size=max(1, min(self.batch_size, 500)),
+                )
+            return {line.row["prediction_id"] for line in new_lines}, {}
+        except Exception:  # noqa: S110 (one bad row spoils the batch: one by one)
+            pass
+        inserted, failed = set(), {}
+        for line in new_lines:
+            try:
+                with transaction.atomic():
+                    Prediction.objects.create(**line.row)
+                inserted.add(line.row["prediction_id"])
+            except Exception as exc:
+                failed[line.row["prediction_id"]] = f"refused by the database: {_one_line(exc)}"
+        return inserted, failed
+
+    def close(self) -> None:
+        pass
+
+
+class _PostgresPredictionStore:
+    """PostgreSQL: COPY each batch into a temporary table, then one INSERT … SELECT … ON
+    CONFLICT DO NOTHING RETURNING names exactly the ids that were new.
+
+    The writing happens on a connection of its own, in one background thread, so the
+    database works on batch N while this process parses batch N + 1 (psycopg2 lets go of
+    the GIL while it waits). Batches are written in order; each commits on its own, except
+    in a dry run, where everything is rolled back at the end.
+    """
+
+    TEMP = "legacy_prediction_batch"
+
+    def __init__(self, dry_run: bool, threaded: bool):
+        self.dry_run = dry_run
+        quote = connection.ops.quote_name
+        columns = [f.column for f in PREDICTION_COPY_FIELDS]
+        self.table = quote(Prediction._meta.db_table)
+        self.column_list = ", ".join(quote(c) for c in columns)
+        # features/metadata come from the source line (validated already): {} when
+        # absent or null, as the validator has it.
+        select = ", ".join(
+            f"COALESCE(NULLIF(source -> '{c}', 'null'::jsonb), '{{}}'::jsonb)"
+            if c in ("features", "metadata") else quote(c)
+            for c in columns
+        )
+        self.insert_sql = (
+            f"INSERT INTO {self.table} ({self.column_list}) SELECT {select} FROM {self.TEMP} "
+            f"ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id"
+        )
+        self.insert_one_sql = (
+            f"INSERT INTO {self.table} ({self.column_list}) VALUES "
+            "(%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s) "
+            "ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id"
+        )
+        self.conn = self.writer = None
+        if threaded:
+            import psycopg2
+
+            params = connection.get_connection_params()
+            params.pop("cursor_factory", None)
+            self.conn = psycopg2.connect(**params)
+            with self.conn.cursor() as cursor:
+                cursor.execute("SET TIME ZONE 'UTC'")
+            self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import_legacy")
+
+    def submit(self, lines: list[_Line]) -> Future:
+        rows = [line.row for line in lines]
+        copy_text = "".join(_copy_line(line.row, line.raw) for line in lines)
+        if self.writer is not None:
+            return self.writer.submit(self._write_and_commit, rows, copy_text)
+        # Inside a caller's transaction (tests, a dry run's savepoint): Django's own
+        # connection, synchronously, one savepoint per batch.
+        written = Future()
+        with transaction.atomic(), connection.cursor() as django_cursor:
+            written.set_result(self._write(django_cursor.cursor, rows, copy_text))
+        return written
+
+    def _write_and_commit(self, rows: list[dict], copy_text: str):
+        with self.conn.cursor() as cursor:
+            written = self._write(cursor, rows, copy_text)
+        if not self.dry_run:
+            self.conn.commit()
+        return written
+
+    def _write(self, cursor, rows: list[dict], copy_text: str):
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.TEMP} (prediction_id text, "
+            'model_version text, "timestamp" timestamptz, predicted_outcome bigint, '
+            "confidence double precision, actual_outcome bigint, "
+            "actual_outcome_timestamp timestamptz, latency_ms double precision, "
+            "source jsonb)"
+        )
+        try:
+            cursor.execute("SAVEPOINT legacy_batch")
+            cursor.execute(f"TRUNCATE {self.TEMP}")
+            cursor.copy_expert(f"COPY {self.TEMP} FROM STDIN", io.StringIO(copy_text))
+            cursor.execute(self.insert_sql)
+            inserted = {pid for (pid,) in cursor.fetchall()}
+            cursor.execute("RELEASE SAVEPOINT legacy_batch")
+            failed = {}
+        except Exception:
+            # A bad row spoils the whole COPY: retry one row at a time.
+            cursor.execute("ROLLBACK TO SAVEPOINT legacy_batch")
+            inserted, failed = self._insert_one_by_one(cursor, rows)
+        others = [
+            row["prediction_id"] for row in rows
+            if row["prediction_id"] not in inserted and row["prediction_id"] not in failed
+        ]
+        return inserted, failed, self._stored(cursor, others)
+
+    def _insert_one_by_one(self, cursor, rows):
+        inserted, failed = set(), {}
+        for row in rows:
+            try:
+                cursor.execute("SAVEPOINT legacy_row")
+                cursor.execute(self.insert_one_sql, (
+                    row["prediction_id"], row["model_version"], row["timestamp"],
+                    row["predicted_outcome"], row["confidence"],
+                    _encode_json(row.get("features") or {}),
+                    _encode_json(row.get("metadata") or {}),
+                    row.get("actual_outcome"), row.get("actual_outcome_timestamp"),
+                    row.get("latency_ms"),
+                ))
+                inserted.update(pid for (pid,) in cursor.fetchall())
+                cursor.execute("RELEASE SAVEPOINT legacy_row")
+            except Exception as exc:
+                cursor.execute("ROLLBACK TO SAVEPOINT legacy_row")
+                failed[row["prediction_id"]] = f"refused by the database: {_one_line(exc)}"
+        return inserted, failed
+
+    def _stored(self, cursor, prediction_ids: list[str]) -> dict[str, tuple[int, dict]]:
+        if not prediction_ids:
+            return {}
+        names = ["prediction_id", *PREDICTION_CORE, *PREDICTION_OPTIONAL]
+        columns = ", ".join(
+            connection.ops.quote_name(Prediction._meta.get_field(n).column) for n in names
+        )
+        cursor.execute(
+            f"SELECT id, {columns} FROM {self.table} WHERE prediction_id = ANY(%s)",
+            (prediction_ids,),
+        )
+        stored = {}
+        for pk, *values in cursor.fetchall():
+            row = dict(zip(names, values, strict=True))
+            for name in ("features", "metadata"):
+                if isinstance(row[name], str):
+                    row[name] = json.loads(row[name])
+            stored[row["prediction_id"]] = (pk, row)
+        return stored
+
+    def close(self) -> None:
+        if self.writer is None:
+            return
+        self.writer.shutdown(wait=True)
+        try:
+            if self.dry_run:
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+
+
 # --- rows from legacy records ---------------------------------------------------------
 PREDICTION_COPY_FIELDS = [
     Prediction._meta.get_field(name)
@@ -631,12 +777,17 @@ ALERT_CORE = ("timestamp", "severity", "title", "message", "metric_name", "metri
               "threshold", "component", "model_version")
 
 
+PREDICTION_FIELD_NAMES = frozenset(f.name for f in PREDICTION_COPY_FIELDS)
+
+
 def _prediction_row(clean: dict, record: dict) -> dict | str:
-    """The validated row, restricted to the model's fields."""
+    """The validated row (the model's fields, as ``Prediction(**row)`` takes them)."""
     if record.get("timestamp") is None:
         # The validator would say "now": a different row on every run.
         return "timestamp: This field is required."
-    return {f.name: clean.get(f.name) for f in PREDICTION_COPY_FIELDS}
+    if clean.keys() <= PREDICTION_FIELD_NAMES:
+        return clean
+    return {name: value for name, value in clean.items() if name in PREDICTION_FIELD_NAMES}
 
 
 def same_prediction(stored: dict, row: dict) -> bool:
@@ -668,24 +819,35 @@ def _stored_predictions(prediction_ids: list[str]) -> dict[str, tuple[int, dict]
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# One encoder, made once: json.dumps with options builds a new one on every call.
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _copy_value(value) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False).translate(_COPY_ESCAPES)
-    if isinstance(value, float):
-        return repr(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
+def _copy_text(text: str) -> str:
+    """A value for COPY's text format (backslash, tab and line breaks escaped)."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.translate(_COPY_ESCAPES)
+    return text
 
 
-def _copy_line(row: dict) -> str:
-    return "\t".join(_copy_value(row[f.name]) for f in PREDICTION_COPY_FIELDS) + "\n"
+def _copy_line(row: dict, raw: bytes) -> str:
+    """One prediction as a line of COPY text for the temporary table: the validated
+    scalar values, then the source line itself, from which PostgreSQL takes features and
+    metadata as they were written (no second JSON encoding here)."""
+    actual = row.get("actual_outcome")
+    actual_at = row.get("actual_outcome_timestamp")
+    latency = row.get("latency_ms")
+    return "\t".join((
+        _copy_text(row["prediction_id"]),
+        _copy_text(row["model_version"]),
+        row["timestamp"].isoformat(),
+        str(row["predicted_outcome"]),
+        repr(row["confidence"]),
+        "\\N" if actual is None else str(actual),
+        "\\N" if actual_at is None else actual_at.isoformat(),
+        "\\N" if latency is None else repr(latency),
+        _copy_text(raw.decode("utf-8").rstrip("\r\n")),
+    )) + "\n"
 
 
 def _content_key(values: dict, fields) -> tuple:

@@ -270,3 +270,42 @@ def test_text_report_says_where_the_rejects_are(legacy_dir):
 def test_a_missing_directory_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match="not a directory"):
         call_command("import_legacy", str(tmp_path / "nowhere"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_batches_commit_on_their_own(legacy_dir, tmp_path):
+    """The command as people run it (no surrounding transaction): on PostgreSQL the
+    batches are written by a writer thread on its own connection."""
+    data_dir, manifest = legacy_dir
+    dry = run_import(data_dir, "--dry-run", "--batch-size", "50")
+    assert Prediction.objects.count() == 0
+    first = run_import(data_dir, "--batch-size", "50", "--rejects", str(tmp_path / "r.jsonl"))
+    second = run_import(data_dir, "--batch-size", "50", "--rejects", str(tmp_path / "r.jsonl"))
+
+    expected = manifest["predictions.jsonl"]
+    assert dry["files"] == first["files"]
+    predictions = first["files"]["predictions.jsonl"]
+    assert predictions["imported"] == expected["valid_unique"] == Prediction.objects.count()
+    assert predictions["duplicates"] == expected["exact_repeats"]
+    assert predictions["rejected"] == expected["conflicting_repeats"] + expected["defective_lines"]
+    again = second["files"]["predictions.jsonl"]
+    assert again["imported"] == 0
+    assert again["already_present"] == expected["valid_unique"] + expected["exact_repeats"]
+    stored = Prediction.objects.get(prediction_id="pred_0000007")
+    source = next(json.loads(line) for line in (data_dir / "predictions.jsonl").open()
+                  if '"pred_0000007"' in line)
+    assert stored.timestamp.timestamp() == source["timestamp"]
+    assert (stored.features, stored.metadata) == (source["features"], source["metadata"])
+
+
+def test_a_batch_the_database_refuses_is_retried_line_by_line(tmp_path):
+    """NaN in a key nobody reads passes validation but not PostgreSQL's JSON parser:
+    the batch falls back to one row at a time and still stores every good line."""
+    odd = json.dumps({**PREDICTION, "prediction_id": "odd", "extra": 1.5}).replace(
+        "1.5", "NaN")
+    write_jsonl(tmp_path / "predictions.jsonl", [
+        PREDICTION, odd, {**PREDICTION, "prediction_id": "after"},
+    ])
+    report = import_legacy_dir(tmp_path, rejects_path=tmp_path / "r.jsonl")
+    assert report.files["predictions.jsonl"].imported == 3
+    assert Prediction.objects.get(prediction_id="odd").features == PREDICTION["features"]
