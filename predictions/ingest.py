@@ -1,13 +1,15 @@
 """Validate and store predictions and their outcomes (SPEC §3).
 
 One validator (``validate_prediction``) serves the REST API and the legacy importer.
-Batches are all or nothing: validated in plain Python first, then written with one
-multi-row ``INSERT … ON CONFLICT (prediction_id) DO NOTHING … RETURNING`` per chunk, and
-only the ids the database did not insert are read back, in one query, to tell identical
-re-sends (a no-op) from conflicting ones (everything is rolled back).
+Batches are all or nothing: validated in plain Python first, then written with
+``INSERT … ON CONFLICT (prediction_id) DO NOTHING … RETURNING`` (fed by COPY on PostgreSQL,
+multi-row VALUES on SQLite), never a query per row; only the ids the database did not
+insert are read back, in one query, to tell identical re-sends (a no-op) from conflicting
+ones (everything is rolled back).
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 from dataclasses import dataclass
@@ -40,6 +42,9 @@ COLUMNS = (
     "actual_outcome_timestamp",
     "latency_ms",
 )
+# One encoder for every features/metadata object: compact, no NaN/Infinity (not JSON, and
+# PostgreSQL's jsonb refuses them).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _SQLITE_ROWS_PER_INSERT = 1000  # 10 parameters a row, well under SQLite's 32766
 _IDS_PER_QUERY = 5000
 
@@ -140,13 +145,18 @@ def _clean_timestamp(value) -> datetime:
                 raise _Invalid("Must be a finite number of epoch seconds.")
             return datetime.fromtimestamp(value, tz=UTC)
         elif isinstance(value, str):
-            moment = parse_datetime(value.strip())
+            try:
+                moment = datetime.fromisoformat(value)  # the common case, fast
+            except ValueError:
+                moment = parse_datetime(value.strip())
             if moment is None:
                 raise _Invalid("Must be an ISO 8601 date-time or epoch seconds.")
         else:
             raise _Invalid("Must be an ISO 8601 date-time or epoch seconds.")
-        if timezone.is_naive(moment):
+        if moment.tzinfo is None or moment.utcoffset() is None:
             return moment.replace(tzinfo=UTC)
+        if moment.tzinfo is UTC:
+            return moment
         return moment.astimezone(UTC)
     except (ValueError, OverflowError, OSError):
         raise _Invalid("Must be a valid date-time within years 1–9999.") from None
@@ -157,13 +167,15 @@ def _json_object_text(value) -> str:
     if not isinstance(value, dict):
         raise _Invalid("Must be a JSON object.")
     try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        text = _ENCODER.encode(value)
+        if "\\u0000" in text and _contains_nul(value):
+            raise _Invalid("Must not contain NUL characters.")
     except ValueError:
         raise _Invalid("Must not contain NaN or Infinity.") from None
     except TypeError:
         raise _Invalid("Must contain only JSON values.") from None
-    if "\\u0000" in text and _contains_nul(value):
-        raise _Invalid("Must not contain NUL characters.")
+    except RecursionError:
+        raise _Invalid("Is nested too deeply.") from None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -271,35 +283,74 @@ def _insert_rows(rows: list[tuple]) -> set[str]:
     """Insert, skipping ids that exist; return the prediction ids actually inserted."""
     if not rows:
         return set()
+    if connection.vendor == "postgresql":
+        return _insert_rows_postgresql(rows)
     quote = connection.ops.quote_name
-    table = quote(Prediction._meta.db_table)
     columns = ", ".join(quote(name) for name in COLUMNS)
-    head = f"INSERT INTO {table} ({columns}) VALUES "
+    head = f"INSERT INTO {quote(Prediction._meta.db_table)} ({columns}) VALUES "
     tail = f" ON CONFLICT ({quote('prediction_id')}) DO NOTHING RETURNING {quote('prediction_id')}"
+    adapt = connection.ops.adapt_datetimefield_value
+    placeholders = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
     inserted: set[str] = set()
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Values are quoted client-side once (as psycopg2's execute_values does), so a
-            # batch is one statement whatever its size.
-            raw_cursor = cursor.cursor
-            template = "(%s,%s,%s,%s,%s,%s::jsonb,%s::jsonb,%s,%s,%s)"
-            values = b",".join(raw_cursor.mogrify(template, row) for row in rows)
-            cursor.execute(head + values.decode("utf-8") + tail)
+        for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
+            chunk = rows[start : start + _SQLITE_ROWS_PER_INSERT]
+            params = []
+            for row in chunk:
+                params.extend(row)
+                params[-8] = adapt(params[-8])  # timestamp
+                params[-2] = adapt(params[-2])  # actual_outcome_timestamp
+            cursor.execute(head + ", ".join([placeholders] * len(chunk)) + tail, params)
             inserted.update(r[0] for r in cursor.fetchall())
-        else:
-            adapt = connection.ops.adapt_datetimefield_value
-            placeholders = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
-            for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
-                chunk = rows[start : start + _SQLITE_ROWS_PER_INSERT]
-                params = []
-                for row in chunk:
-                    params.extend(row)
-                    params[-8] = adapt(params[-8])  # timestamp
-                    params[-2] = adapt(params[-2])  # actual_outcome_timestamp
-                sql = head + ", ".join([placeholders] * len(chunk)) + tail
-                cursor.execute(sql, params)
-                inserted.update(r[0] for r in cursor.fetchall())
     return inserted
+
+
+# COPY text format: backslash, tab, newline and carriage return are escaped; \N is NULL.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_STAGING_TABLE = "prediction_ingest_staging"
+_NULL = "\\N"
+
+
+def _copy_line(row: tuple) -> str:
+    """One row in COPY text format (a function per row, not per value: it is the hot loop)."""
+    (prediction_id, model_version, timestamp, predicted, confidence, features, metadata,
+     actual, actual_at, latency) = row
+    return (
+        f"{prediction_id.translate(_COPY_ESCAPES)}\t{model_version.translate(_COPY_ESCAPES)}\t"
+        f"{timestamp.isoformat()}\t{predicted}\t{confidence!r}\t"
+        f"{features.translate(_COPY_ESCAPES)}\t{metadata.translate(_COPY_ESCAPES)}\t"
+        f"{_NULL if actual is None else actual}\t"
+        f"{_NULL if actual_at is None else actual_at.isoformat()}\t"
+        f"{_NULL if latency is None else repr(latency)}\n"
+    )
+
+
+def _insert_rows_postgresql(rows: list[tuple]) -> set[str]:
+    """COPY the batch into a session-temporary table, then INSERT … SELECT from it.
+
+    COPY avoids parsing a statement with thousands of literals (about twice as fast as a
+    multi-row VALUES); one statement then empties the staging table into the real one.
+    """
+    columns = ", ".join(COLUMNS)
+    body = "".join(map(_copy_line, rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING_TABLE} ("
+            "prediction_id text, model_version text, timestamp timestamptz, "
+            "predicted_outcome integer, confidence double precision, features jsonb, "
+            "metadata jsonb, actual_outcome integer, actual_outcome_timestamp timestamptz, "
+            "latency_ms double precision)"
+        )
+        cursor.cursor.copy_expert(
+            f"COPY {_STAGING_TABLE} ({columns}) FROM STDIN", io.StringIO(body)
+        )
+        cursor.execute(
+            f"WITH staged AS (DELETE FROM {_STAGING_TABLE} RETURNING {columns}) "
+            f"INSERT INTO {Prediction._meta.db_table} ({columns}) "
+            f"SELECT {columns} FROM staged "
+            "ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id"
+        )
+        return {r[0] for r in cursor.fetchall()}
 
 
 def _stored_rows(prediction_ids: list[str]) -> dict[str, dict]:

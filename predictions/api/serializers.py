@@ -4,6 +4,7 @@ Ingestion does not validate through a serializer (see predictions.ingest: one pl
 validator for the API and the importer, fast on large batches); the input serializers
 below describe that payload for the OpenAPI document.
 """
+from django.conf import settings
 from rest_framework import serializers
 
 from predictions.ingest import (
@@ -116,8 +117,10 @@ class MetricsQuerySerializer(serializers.Serializer):
         required=False, max_length=MAX_MODEL_VERSION, help_text="Absent: every version."
     )
     window_minutes = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_WINDOW_MINUTES, default=60,
-        help_text="Predictions with timestamp ≥ now − window_minutes (default 60).",
+        required=False, min_value=1, max_value=MAX_WINDOW_MINUTES,
+        default=lambda: settings.MONITORING_DEFAULT_WINDOW_MINUTES,
+        help_text="Predictions with timestamp ≥ now − window_minutes "
+        "(default MONITORING_DEFAULT_WINDOW_MINUTES, 60).",
     )
 
 

@@ -16,7 +16,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, renderers, status, viewsets
+from rest_framework import mixins, parsers, renderers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -108,7 +108,8 @@ def _query(serializer_class, request):
 
 @extend_schema_view(
     list=extend_schema(summary="Predictions, newest first", responses={
-        200: PredictionSerializer(many=True), **READ_ERRORS}),
+        200: PredictionSerializer(many=True), **READ_ERRORS,
+        404: OpenApiResponse(DetailSerializer, description="Invalid cursor.")}),
     retrieve=extend_schema(summary="One prediction", responses={
         200: PredictionSerializer, 401: AUTH_ERRORS[401],
         404: OpenApiResponse(DetailSerializer, description="Unknown prediction.")}),
@@ -122,6 +123,7 @@ class PredictionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     pagination_class = NewestFirstCursorPagination
     lookup_field = "prediction_id"
     lookup_value_regex = PREDICTION_ID_PATTERN
+    parser_classes = [parsers.JSONParser]
     # Set per action (the outcome action needs change_prediction, not add_prediction).
     write_permissions = None
 
@@ -131,6 +133,7 @@ class PredictionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             component_name="PredictionBatch",
             serializers=[PredictionInputSerializer, PredictionInputSerializer(many=True)],
             resource_type_field_name=None,
+            many=False,
         ),
         responses={
             201: IngestResultSerializer,
@@ -218,6 +221,7 @@ class OutcomesView(APIView):
     """Ground truth for many predictions at once, all or nothing."""
 
     write_permissions = ["predictions.change_prediction"]
+    parser_classes = [parsers.JSONParser]
 
     @extend_schema(
         summary="Record the actual outcomes of many predictions",

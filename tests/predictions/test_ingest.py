@@ -238,3 +238,23 @@ def test_record_outcomes_rejects_bad_items_and_stores_nothing():
         ])
     assert set(caught.value.errors) == {1, 2}
     assert Prediction.objects.get().actual_outcome is None
+
+
+@pytest.mark.django_db
+def test_awkward_text_round_trips():
+    awkward = "tab\there, new\nline, cr\r, back\\slash, \\N, quote' \"dq\", ünïcode ✓"
+    ingest_predictions([
+        item(1, prediction_id="id\twith\\N", model_version="v\\1",
+             features={"text": awkward, awkward: [1, None, True]}, metadata={"n": None}),
+    ])
+    stored = Prediction.objects.get()
+    assert stored.prediction_id == "id\twith\\N"
+    assert stored.model_version == "v\\1"
+    assert stored.features == {"text": awkward, awkward: [1, None, True]}
+    assert stored.metadata == {"n": None}
+    # And an identical re-send of it is recognised as one.
+    result = ingest_predictions([
+        item(1, prediction_id="id\twith\\N", model_version="v\\1",
+             features={"text": awkward, awkward: [1, None, True]}, metadata={"n": None}),
+    ])
+    assert (result.created, result.duplicates) == (0, 1)

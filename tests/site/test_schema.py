@@ -1,0 +1,70 @@
+"""The OpenAPI document and the docs page: valid OpenAPI 3, and usable with no internet."""
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+from drf_spectacular.validation import validate_schema
+
+pytestmark = pytest.mark.django_db
+
+PREDICTION_PATHS = [
+    "/api/v1/predictions/",
+    "/api/v1/predictions/{prediction_id}/",
+    "/api/v1/predictions/{prediction_id}/outcome/",
+    "/api/v1/outcomes/",
+    "/api/v1/metrics/performance/",
+    "/api/v1/metrics/accuracy/",
+    "/api/v1/metrics/calibration/",
+    "/api/v1/metrics/classification/",
+    "/api/v1/metrics/trend/",
+    "/api/v1/health-snapshots/",
+]
+
+
+@pytest.fixture
+def schema(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_schema_is_valid_openapi_3(schema):
+    assert schema["openapi"].startswith("3.")
+    validate_schema(schema)  # raises on an invalid document
+
+
+def test_schema_documents_the_prediction_endpoints(schema):
+    for path in PREDICTION_PATHS:
+        assert path in schema["paths"], path
+    ingest = schema["paths"]["/api/v1/predictions/"]["post"]
+    assert set(ingest["responses"]) >= {"201", "400", "401", "403", "409", "413"}
+    assert list(ingest["requestBody"]["content"]) == ["application/json"]
+    calibration = schema["paths"]["/api/v1/metrics/calibration/"]["get"]
+    assert {p["name"] for p in calibration["parameters"]} >= {
+        "model_version", "window_minutes", "n_bins",
+    }
+    trend = schema["paths"]["/api/v1/metrics/trend/"]["get"]
+    assert "text/csv" in trend["responses"]["200"]["content"]
+
+
+def test_docs_page_uses_only_local_assets(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    urls = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert urls, "the page loads its assets"
+    for url in urls:
+        assert not re.match(r"(https?:)?//", url), f"remote asset {url}"
+        assert url.startswith("/static/"), url
+        assert finders.find(url.removeprefix("/static/")), f"{url} is not a local static file"
+    assert "validator.swagger.io" not in html
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_docs_page_renders_offline(page):
+    # The page fixture fails the test on any request that leaves 127.0.0.1.
+    page.goto("/api/docs/")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=20_000)
+    assert "Model monitoring API" in page.locator(".swagger-ui .info .title").inner_text()
+    page.wait_for_selector("text=/api/v1/predictions/", timeout=20_000)
