@@ -38,6 +38,14 @@ class AlertRuleAdmin(admin.ModelAdmin):
         ("History", {"fields": ["last_triggered", "created_at", "updated_at"]}),
     ]
 
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:  # nothing has happened to a rule being added
+            return self.fieldsets[:-1]
+        return self.fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
     @admin.display(description="channels")
     def channel_list(self, rule):
         return ", ".join(rule.channels or []) or "—"

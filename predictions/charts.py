@@ -78,8 +78,8 @@ def line_chart_svg(
     y_min: float | None = None,
     y_max: float | None = None,
     value_format: str = "{:.3f}",
-    width: int = 640,
-    height: int = 240,
+    width: int = 400,
+    height: int = 230,
 ) -> SafeString:
     """A time series as a line with markers; ``None`` values leave a gap in the line.
 
@@ -89,7 +89,7 @@ def line_chart_svg(
     known = [(at, value) for at, value in points if _is_number(value)]
     if not known:
         return _empty(width, height, title, "No data yet", "chart-line-chart")
-    left, right, top, bottom = 56, 16, 16, 34
+    left, right, top, bottom = 58, 14, 12, 30
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [value for _, value in known]
     low, high = _nice_range(
