@@ -7,6 +7,12 @@ from alerting.models import Alert, AlertRule, Delivery
 from predictions.models import HealthSnapshot
 
 
+class DetailSerializer(serializers.Serializer):
+    """The error document: {"detail": "…"}."""
+
+    detail = serializers.CharField()
+
+
 class DeliverySerializer(serializers.ModelSerializer):
     """One notification of the alert on one channel, and how its attempts went."""
 

@@ -1,6 +1,7 @@
 """REST views of the alerting app: thin faces over alerting.lifecycle, rules and monitor."""
 from django.conf import settings
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -17,6 +18,7 @@ from alerting.api.serializers import (
     AlertStatisticsSerializer,
     ComputeSnapshotsResultSerializer,
     ComputeSnapshotsSerializer,
+    DetailSerializer,
     EvaluateRuleSerializer,
     ResolvedAlertSerializer,
     ResolveSerializer,
@@ -28,14 +30,24 @@ from alerting.rules import evaluate_rule
 
 ALERT_ID_PATTERN = r"[^/]+"
 
+# Error answers, documented so that the schema covers every status a client can get.
+BAD_INPUT = OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input, by field.")
+NOT_SIGNED_IN = OpenApiResponse(DetailSerializer, description="Not authenticated.")
+FORBIDDEN = OpenApiResponse(DetailSerializer, description="No permission.")
+NOT_FOUND = OpenApiResponse(DetailSerializer, description="Not found.")
+READ_ERRORS = {400: BAD_INPUT, 401: NOT_SIGNED_IN}
+WRITE_ERRORS = {400: BAD_INPUT, 401: NOT_SIGNED_IN, 403: FORBIDDEN, 404: NOT_FOUND}
+
 
 def _alerts():
     return Alert.objects.select_related("rule").prefetch_related("deliveries")
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Alerts, newest first"),
-    retrieve=extend_schema(summary="One alert"),
+    list=extend_schema(summary="Alerts, newest first", responses={
+        200: AlertSerializer(many=True), **READ_ERRORS, 404: NOT_FOUND}),
+    retrieve=extend_schema(summary="One alert", responses={
+        200: AlertSerializer, 401: NOT_SIGNED_IN, 404: NOT_FOUND}),
 )
 class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     """Alerts, their acknowledgment and resolution; statistics over the same filters."""
@@ -51,7 +63,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         summary="Acknowledge an alert (the first acknowledger is kept)",
         request=AcknowledgeSerializer,
-        responses={200: AcknowledgedAlertSerializer},
+        responses={200: AcknowledgedAlertSerializer, **WRITE_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, alert_id=None):
@@ -69,7 +81,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         summary="Resolve an alert with a note",
         request=ResolveSerializer,
-        responses={200: ResolvedAlertSerializer},
+        responses={200: ResolvedAlertSerializer, **WRITE_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, alert_id=None):
@@ -86,7 +98,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="Counts of alerts (same filters as the list)",
-        responses={200: AlertStatisticsSerializer},
+        responses={200: AlertStatisticsSerializer, **READ_ERRORS},
     )
     @action(detail=False, methods=["get"], pagination_class=None)
     def statistics(self, request):
@@ -94,6 +106,18 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(AlertStatisticsSerializer(alert_statistics(alerts)).data)
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: AlertRuleSerializer(many=True), **READ_ERRORS,
+                                  404: NOT_FOUND}),
+    create=extend_schema(responses={201: AlertRuleSerializer, 400: BAD_INPUT,
+                                    401: NOT_SIGNED_IN, 403: FORBIDDEN}),
+    retrieve=extend_schema(responses={200: AlertRuleSerializer, 401: NOT_SIGNED_IN,
+                                      404: NOT_FOUND}),
+    update=extend_schema(responses={200: AlertRuleSerializer, **WRITE_ERRORS}),
+    partial_update=extend_schema(responses={200: AlertRuleSerializer, **WRITE_ERRORS}),
+    destroy=extend_schema(responses={204: None, 401: NOT_SIGNED_IN, 403: FORBIDDEN,
+                                     404: NOT_FOUND}),
+)
 class AlertRuleViewSet(viewsets.ModelViewSet):
     """Alert rules (the admin edits the same rows, with the same validation)."""
 
@@ -101,7 +125,7 @@ class AlertRuleViewSet(viewsets.ModelViewSet):
     serializer_class = AlertRuleSerializer
     filterset_class = AlertRuleFilter
     lookup_field = "rule_id"
-    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    lookup_value_regex = r"[^/]+"  # unknown ids get a JSON 404, not the HTML one
     # None: Django model permissions; the evaluate action sets its own.
     write_permissions = None
 
@@ -115,6 +139,7 @@ class AlertRuleViewSet(viewsets.ModelViewSet):
                 {"type": "object", "nullable": True, "enum": [None]},
                 description="The rule did not fire: the body is null.",
             ),
+            **WRITE_ERRORS,
         },
     )
     @action(detail=True, methods=["post"], write_permissions=["alerting.add_alert"])
@@ -143,7 +168,8 @@ class ComputeSnapshotsView(APIView):
     @extend_schema(
         summary="Compute snapshots for one version or every active one, then evaluate rules",
         request=ComputeSnapshotsSerializer,
-        responses={201: ComputeSnapshotsResultSerializer},
+        responses={201: ComputeSnapshotsResultSerializer, 400: BAD_INPUT,
+                   401: NOT_SIGNED_IN, 403: FORBIDDEN},
     )
     def post(self, request):
         params = ComputeSnapshotsSerializer(data=request.data)
