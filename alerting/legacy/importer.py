@@ -304,9 +304,10 @@ class _Importer:
                 line = _Line(number, raw, row)
                 if row["prediction_id"] in firsts:
                     repeats.append(line)
-                    continue
-                firsts[row["prediction_id"]] = line
-                if len(firsts) >= self.batch_size:
+                else:
+                    firsts[row["prediction_id"]] = line
+                # Repeats count too: one id repeated a million times is still one batch.
+                if len(firsts) + len(repeats) >= self.batch_size:
                     flush()
                     firsts, repeats = {}, []
             if firsts:

@@ -30,6 +30,8 @@ class Command(BaseCommand):
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
         show_progress = not options["json"] and self.stdout.isatty()
+        self._last_progress = time.monotonic()
+        self._file = None
         try:
             report = import_legacy_dir(
                 options["data_dir"],
@@ -51,9 +53,10 @@ class Command(BaseCommand):
 
     def _progress(self, name, lines, done, total):
         now = time.monotonic()
-        if not hasattr(self, "_started"):
-            self._started = now
-        elapsed = max(now - self._started, 1e-6)
+        if name != self._file:  # a new file started after the previous report
+            self._file, self._file_started = name, self._last_progress
+        self._last_progress = now
+        elapsed = max(now - self._file_started, 1e-6)
         share = f"{100 * done / total:5.1f}%" if total else "  -  "
         self.stdout.write(
             f"\r\033[K{name}: {share}  {lines:,} lines  {lines / elapsed:,.0f} lines/s",
