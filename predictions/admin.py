@@ -5,9 +5,12 @@ never count the whole table (``show_full_result_count = False`` and a paginator 
 count is capped or estimated), never compute filter choices with a table scan (the model
 version filter asks the index for its distinct values), and search by exact id only.
 """
+from datetime import datetime, timedelta
+
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db import connections
+from django.db import connections, models
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from predictions.models import (
@@ -56,6 +59,47 @@ class CappedCountPaginator(Paginator):
         return int(row[0]) if row and row[0] is not None and row[0] >= 0 else None
 
 
+class ProbingDatesQuerySet(models.QuerySet):
+    """A queryset whose ``datetimes()`` probes the index once per bucket.
+
+    The admin's date drill-down asks ``queryset.datetimes(field, "day")``, a
+    ``SELECT DISTINCT date_trunc(…)`` that reads every row of the month (300 ms over a
+    million predictions). Here each distinct day (month, year) costs one
+    ``MIN(timestamp) WHERE timestamp >= next bucket`` — an index probe.
+    """
+
+    max_buckets = 400
+
+    def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
+        if kind not in ("year", "month", "day"):
+            return super().datetimes(field_name, kind, order, tzinfo)
+        tz = tzinfo or timezone.get_current_timezone()
+        rows = self.order_by()
+        buckets = []
+        earliest = rows.aggregate(at=models.Min(field_name))["at"]
+        while earliest is not None and len(buckets) < self.max_buckets:
+            local = timezone.localtime(earliest, tz)
+            bucket = datetime(
+                local.year,
+                1 if kind == "year" else local.month,
+                local.day if kind == "day" else 1,
+            )
+            buckets.append(timezone.make_aware(bucket, tz))
+            following = timezone.make_aware(_next_bucket(bucket, kind), tz)
+            earliest = rows.filter(**{f"{field_name}__gte": following}).aggregate(
+                at=models.Min(field_name)
+            )["at"]
+        return buckets[::-1] if order == "DESC" else buckets
+
+
+def _next_bucket(bucket: datetime, kind: str) -> datetime:
+    if kind == "day":
+        return bucket + timedelta(days=1)
+    if kind == "month":
+        return bucket.replace(year=bucket.year + bucket.month // 12, month=bucket.month % 12 + 1)
+    return bucket.replace(year=bucket.year + 1)
+
+
 class ModelVersionFilter(admin.SimpleListFilter):
     """Filter by model version; the choices come from the index, not a table scan."""
 
@@ -94,6 +138,11 @@ class HugeTableAdmin(admin.ModelAdmin):
     list_max_show_all = 500
     date_hierarchy = "timestamp"
 
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return ProbingDatesQuerySet(model=queryset.model, query=queryset.query,
+                                    using=queryset._db)
+
 
 @admin.register(Prediction)
 class PredictionAdmin(HugeTableAdmin):
@@ -103,6 +152,14 @@ class PredictionAdmin(HugeTableAdmin):
     # Exact match only: it uses the unique index, a LIKE '%…%' would scan the table.
     search_fields = ["=prediction_id"]
     search_help_text = "Exact prediction id."
+
+    def get_search_results(self, request, queryset, search_term):
+        # Exact and case-sensitive: "=" would be iexact (UPPER(…)), which the unique
+        # index cannot serve.
+        search_term = search_term.strip()
+        if not search_term:
+            return queryset, False
+        return queryset.filter(prediction_id=search_term), False
     readonly_fields = ["actual_outcome_timestamp"]
 
 

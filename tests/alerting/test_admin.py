@@ -197,3 +197,29 @@ def test_capped_paginator_counts_at_most_the_cap(make_prediction, monkeypatch):
     assert paginator.count == 3 and paginator.num_pages == 2
     monkeypatch.setattr(CappedCountPaginator, "count_cap", 100)
     assert CappedCountPaginator(Prediction.objects.all(), 2).count == 5
+
+
+@pytest.mark.parametrize("kind", ["year", "month", "day"])
+def test_probing_datetimes_equal_djangos_distinct_datetimes(make_prediction, kind):
+    from datetime import UTC, datetime
+
+    from predictions.admin import ProbingDatesQuerySet
+
+    for moment in [datetime(2025, 12, 31, 23, 59, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC),
+                   datetime(2026, 1, 1, 12, tzinfo=UTC), datetime(2026, 2, 28, 8, tzinfo=UTC),
+                   datetime(2026, 11, 24, 9, tzinfo=UTC)]:
+        make_prediction(timestamp=moment)
+    make_prediction(timestamp=datetime(2026, 3, 3, tzinfo=UTC), model_version="other")
+    probing = ProbingDatesQuerySet(Prediction).filter(model_version="v1")
+    plain = Prediction.objects.filter(model_version="v1")
+    assert probing.datetimes("timestamp", kind) == list(plain.datetimes("timestamp", kind))
+    assert probing.datetimes("timestamp", kind, order="DESC") == list(
+        plain.datetimes("timestamp", kind, order="DESC")
+    )
+
+
+def test_prediction_search_is_exact(admin_client_for, make_prediction):
+    make_prediction(prediction_id="Abc-1")
+    make_prediction(prediction_id="abc-1x")
+    response = admin_client_for.get("/admin/predictions/prediction/?q=Abc-1")
+    assert [p.prediction_id for p in response.context["cl"].result_list] == ["Abc-1"]
