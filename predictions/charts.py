@@ -67,6 +67,17 @@ def _nice_range(low: float, high: float) -> tuple[float, float]:
     return low - pad, high + pad
 
 
+def _nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 4, 6, 8 × 10^k that is ≥ value (quarters stay round)."""
+    if value <= 0:
+        return 1.0
+    scale = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 4, 6, 8, 10):
+        if step * scale >= value * (1 - 1e-9):
+            return step * scale
+    return 10 * scale
+
+
 def _ticks(low: float, high: float, count: int = 5) -> list[float]:
     return [low + (high - low) * i / (count - 1) for i in range(count)]
 
@@ -99,6 +110,8 @@ def line_chart_svg(
         low = y_min
     if y_max is not None:
         high = y_max
+    elif y_min == 0:
+        high = _nice_ceiling(max(values))
     if high <= low:
         high = low + 1.0
     first, last = known[0][0], known[-1][0]

@@ -88,3 +88,9 @@ def test_bar_chart_refuses_mismatched_input():
 def test_each_chart_gets_its_own_ids():
     first, second = line_chart_svg([], title="a"), line_chart_svg([], title="b")
     assert parse(first).get("aria-labelledby") != parse(second).get("aria-labelledby")
+
+
+def test_line_chart_from_zero_ends_on_a_round_number():
+    root = parse(line_chart_svg([(at(0), 0.05), (at(1), 0.11)], title="ECE", y_min=0))
+    ticks = [t.text for t in root.findall(f"{SVG}text") if t.get("class") == "chart-tick"]
+    assert ticks[:5] == ["0.000", "0.050", "0.100", "0.150", "0.200"]
