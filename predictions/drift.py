@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 import numpy as np
 from django.conf import settings
@@ -133,15 +134,36 @@ def read_features(version: str, window: TimeWindow, rows: int, sample: int) -> l
 
 
 def feature_columns(feature_rows: list) -> dict[str, list]:
-    """Feature name → its present (non-null) values, in one pass over the rows."""
-    columns: dict[str, list] = defaultdict(list)
-    for features in feature_rows:
-        if isinstance(features, dict):
-            for name, value in features.items():
-                column = columns[name]  # a key with only nulls is still a feature
-                if value is not None:
-                    column.append(value)
-    return columns
+    """Feature name → its value in every dict row (None where absent), built a column at a
+    time by C loops. A key whose values are all null is still a feature.
+
+    Rows usually all carry the same keys. When every row has as many keys as the first
+    and each of the first row's keys is found in every row, no row can have another key;
+    otherwise the names are the union of every row's keys.
+    """
+    rows = feature_rows
+    if set(map(type, rows)) != {dict}:
+        rows = [features for features in rows if isinstance(features, dict)]
+    if not rows:
+        return {}
+    first = rows[0]
+    if set(map(len, rows)) == {len(first)}:
+        try:
+            return {name: list(map(itemgetter(name), rows)) for name in sorted(first)}
+        except KeyError:
+            pass  # same number of keys, not the same keys
+    return {
+        name: [row.get(name) for row in rows] for name in sorted(set().union(*rows))
+    }
+
+
+def present_values(column: list) -> tuple[list, set]:
+    """The non-null values of a column and the set of their types (one pass if no null)."""
+    value_types = set(map(type, column))
+    if NONE_TYPE in value_types:
+        value_types.discard(NONE_TYPE)
+        column = [value for value in column if value is not None]
+    return column, value_types
 
 
 # --- Statistics ----------------------------------------------------------------------
@@ -189,8 +211,8 @@ def categorical_drift(reference: list[str], current: list[str]) -> dict:
     }
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+NUMBER_TYPES = frozenset({int, float})  # not bool: True is a category, not 1.0
+NONE_TYPE = type(None)
 
 
 def _as_category(value) -> str:
@@ -203,8 +225,14 @@ def _finite_or_none(value):
     return value if value is None or math.isfinite(value) else None
 
 
-def feature_drift(name: str, reference: list, current: list, rows: tuple[int, int]) -> dict:
-    """The drift entry of one feature (or why it is skipped)."""
+def feature_drift(reference_column: list, current_column: list, rows: tuple[int, int]) -> dict:
+    """The drift entry of one feature (or why it is skipped).
+
+    The columns hold the feature's value per row (None when absent); ``rows`` are each
+    side's row counts, rows that are not objects counting as missing.
+    """
+    reference, reference_types = present_values(reference_column)
+    current, current_types = present_values(current_column)
     for side, values, total in ((REFERENCE, reference, rows[0]), (CURRENT, current, rows[1])):
         missing = total - len(values)
         if missing * 2 > total:
@@ -212,13 +240,15 @@ def feature_drift(name: str, reference: list, current: list, rows: tuple[int, in
                 "skipped": True,
                 "reason": f"missing from {missing} of {total} {side} rows (more than half)",
             }
-    if all(map(_is_number, reference)) and all(map(_is_number, current)):
+    value_types = reference_types | current_types
+    if value_types <= NUMBER_TYPES:
         entry = numeric_drift(np.asarray(reference, dtype=float), np.asarray(current, dtype=float))
         p_value = entry["ks_pvalue"]
     else:
-        entry = categorical_drift(
-            [_as_category(v) for v in reference], [_as_category(v) for v in current]
-        )
+        if not value_types <= {str}:
+            reference = [_as_category(v) for v in reference]
+            current = [_as_category(v) for v in current]
+        entry = categorical_drift(reference, current)
         p_value = entry["chi2_pvalue"]
     entry["drifted"] = bool(
         entry["psi"] >= settings.MONITORING_DRIFT_PSI or p_value < settings.MONITORING_DRIFT_PVALUE
@@ -234,7 +264,7 @@ def compare_features(reference_rows: list, current_rows: list) -> dict:
     rows = (len(reference_rows), len(current_rows))
     features = {
         name: feature_drift(
-            name, reference_columns.get(name, []), current_columns.get(name, []), rows
+            reference_columns.get(name, []), current_columns.get(name, []), rows
         )
         for name in sorted(set(reference_columns) | set(current_columns))
     }

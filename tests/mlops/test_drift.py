@@ -193,3 +193,13 @@ def test_default_reference_is_the_first_days_of_the_version(add_predictions, set
     registered = register("v9", reference_start=first + timedelta(days=1))
     window = reference_window(registered)
     assert (window.start, window.end) == (first + timedelta(days=1), first + timedelta(days=8))
+
+
+def test_rows_with_different_keys_and_non_objects():
+    from predictions.drift import feature_columns
+
+    rows = [{"x": 1, "y": 2}, {"x": 3, "z": 4}, "not an object", {"x": 5, "y": None}]
+    columns = feature_columns(rows)
+    assert columns == {"x": [1, 3, 5], "y": [2, None, None], "z": [None, 4, None]}
+    assert feature_columns([{"a": 1}, {"a": 2}]) == {"a": [1, 2]}
+    assert feature_columns([]) == {}

@@ -1,0 +1,212 @@
+"""Drift benchmark: one report over 2 × N rows × F features on PostgreSQL, vs its floor.
+
+    .venv/bin/python -m bench.drift [--rows 50000] [--features 10] [--repeat 3]
+
+``measure_drift`` creates its own database (``bench_drift``), loads a reference window
+and a current window of one version (numeric features, two of them shifted, and two
+string features), then times, each the median of ``repeat`` runs:
+
+- ``read_s``: counting and reading both sides' ``features`` (what the service reads);
+- ``compute_s``: the service's statistics on the rows read (columns, PSI, KS, χ²);
+- ``floor_s``: numpy/scipy alone on the same values already in arrays;
+- ``total_s``: ``compute_drift_report`` end to end (counts, reads, statistics, INSERT).
+
+Target: ``total_s ≤ 3 × floor_s + read_s``. The Django side runs in a child process
+(``--child``) so that the benchmark runner itself needs no Django settings.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from bench import db
+
+DB_NAME = "bench_drift"
+VERSION = "bench-drift"
+
+
+def measure_drift(rows_per_side: int = 50000, features: int = 10, repeat: int = 3) -> dict:
+    """Time one drift report on a fresh PostgreSQL database; the figures as a dict."""
+    url = db.recreate_pg(DB_NAME)
+    try:
+        db.migrate(url)
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.drift", "--child", "--rows", str(rows_per_side),
+             "--features", str(features), "--repeat", str(repeat)],
+            cwd=db.ROOT,
+            env={**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE":
+                 "monitoring_site.settings", "MONITORING_DRIFT_SAMPLE": str(rows_per_side)},
+            capture_output=True, text=True, check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"drift benchmark failed:\n{done.stderr[-3000:]}")
+        sys.stderr.write(done.stderr)
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        db.drop_pg(DB_NAME)
+    bound = 3 * figures["floor_s"] + figures["read_s"]
+    figures["bound_s"] = bound
+    figures["ratio_to_bound"] = figures["total_s"] / bound if bound else None
+    print(
+        f"    drift {rows_per_side} rows/side × {features} features: total "
+        f"{figures['total_s']:.2f} s (read {figures['read_s']:.2f} s, compute "
+        f"{figures['compute_s']:.2f} s), floor {figures['floor_s']:.2f} s, bound "
+        f"{bound:.2f} s", flush=True,
+    )
+    return figures
+
+
+# --- The child: Django set up against the benchmark database ----------------------------
+def _load(rows_per_side: int, n_features: int):
+    """Reference: the last 7 days but one; current: the last hour. Returns the windows."""
+    from datetime import timedelta
+
+    import numpy as np
+    from django.utils import timezone
+
+    from predictions.models import Prediction
+
+    rng = np.random.default_rng(42)
+    now = timezone.now()
+    windows = {
+        "reference": (now - timedelta(days=8), now - timedelta(days=1)),
+        "current": (now - timedelta(hours=1), now),
+    }
+    n_string = min(2, n_features)
+    n_numeric = n_features - n_string
+    for side, (start, end) in windows.items():
+        shift = 0.5 if side == "current" else 0.0
+        numbers = rng.normal(0.0, 1.0, (rows_per_side, n_numeric))
+        numbers[:, :2] += shift  # two numeric features drift in the current window
+        plans = rng.choice(["basic", "plus", "pro", "team"], rows_per_side)
+        regions = rng.choice([f"r{i}" for i in range(12)], rows_per_side)
+        step = (end - start) / rows_per_side
+        batch = []
+        for i in range(rows_per_side):
+            features = {f"num_{j}": float(numbers[i, j]) for j in range(n_numeric)}
+            if n_string:
+                features["plan"] = str(plans[i])
+            if n_string > 1:
+                features["region"] = str(regions[i])
+            batch.append(Prediction(
+                prediction_id=f"{side[0]}{i}", model_version=VERSION,
+                timestamp=start + step * i, predicted_outcome=int(i % 2),
+                confidence=0.75, features=features,
+            ))
+            if len(batch) == 5000:
+                Prediction.objects.bulk_create(batch)
+                batch = []
+        if batch:
+            Prediction.objects.bulk_create(batch)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE predictions_prediction")
+    return windows
+
+
+def _floor(reference_rows: list, current_rows: list) -> float:
+    """numpy/scipy alone: the same statistics on values already in arrays."""
+    import numpy as np
+    from scipy import stats
+
+    names = sorted(reference_rows[0])
+    arrays = {}
+    for name in names:
+        ref = [row[name] for row in reference_rows]
+        cur = [row[name] for row in current_rows]
+        if isinstance(ref[0], str):
+            arrays[name] = (np.array(ref), np.array(cur))
+        else:
+            arrays[name] = (np.array(ref, dtype=float), np.array(cur, dtype=float))
+    started = time.perf_counter()
+    deciles = np.arange(1, 10) / 10
+    for ref, cur in arrays.values():
+        if ref.dtype.kind == "U":
+            categories, codes = np.unique(np.concatenate([ref, cur]), return_inverse=True)
+            table = np.vstack([
+                np.bincount(codes[: ref.size], minlength=categories.size),
+                np.bincount(codes[ref.size:], minlength=categories.size),
+            ])
+            ref_share = np.maximum(table[0] / ref.size, 1e-4)
+            cur_share = np.maximum(table[1] / cur.size, 1e-4)
+            stats.chi2_contingency(table)
+        else:
+            cuts = np.quantile(ref, deciles)
+            ref_share = np.maximum(
+                np.bincount(np.searchsorted(cuts, ref), minlength=10) / ref.size, 1e-4)
+            cur_share = np.maximum(
+                np.bincount(np.searchsorted(cuts, cur), minlength=10) / cur.size, 1e-4)
+            stats.ks_2samp(ref, cur)
+        float(np.sum((cur_share - ref_share) * np.log(cur_share / ref_share)))
+    return time.perf_counter() - started
+
+
+def _child(rows_per_side: int, n_features: int, repeat: int) -> dict:
+    import django
+
+    django.setup()
+    from predictions import drift
+    from predictions.models import DriftReport
+
+    windows = _load(rows_per_side, n_features)
+    reference = drift.TimeWindow(*windows["reference"])
+    current = drift.TimeWindow(*windows["current"], closed=True)
+    sample = rows_per_side
+    reads, computes, floors, totals = [], [], [], []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        ref_count = drift._count(VERSION, reference)
+        cur_count = drift._count(VERSION, current)
+        reference_rows = drift.read_features(VERSION, reference, ref_count, sample)
+        current_rows = drift.read_features(VERSION, current, cur_count, sample)
+        reads.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        summary = drift.compare_features(reference_rows, current_rows)
+        computes.append(time.perf_counter() - started)
+
+        floors.append(_floor(reference_rows, current_rows))
+
+        started = time.perf_counter()
+        report = drift.compute_drift_report(
+            VERSION, current.start, current.end, reference.start, reference.end
+        )
+        totals.append(time.perf_counter() - started)
+        print(f"run: read {reads[-1]:.3f} compute {computes[-1]:.3f} floor {floors[-1]:.3f} "
+              f"total {totals[-1]:.3f}", file=sys.stderr, flush=True)
+    DriftReport.objects.all().delete()
+    return {
+        "rows_per_side": rows_per_side,
+        "features": n_features,
+        "repeat": repeat,
+        "read_s": statistics.median(reads),
+        "compute_s": statistics.median(computes),
+        "floor_s": statistics.median(floors),
+        "total_s": statistics.median(totals),
+        "reference_rows": report.reference_rows,
+        "current_rows": report.current_rows,
+        "num_drifted_features": summary["num_drifted_features"],
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=50000)
+    parser.add_argument("--features", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(_child(args.rows, args.features, args.repeat)))
+    else:
+        print(json.dumps(measure_drift(args.rows, args.features, args.repeat), indent=2))
+
+
+if __name__ == "__main__":
+    main()
