@@ -192,7 +192,7 @@ class Run:
         for label, lines in (("small", small), ("large", big)):
             shutil.rmtree(workdir, ignore_errors=True)
             workdir.mkdir(parents=True)
-            out[label] = module.measure_import(lines, workdir)
+            out[label] = module.measure_import(lines, workdir, db_prefix=self.args.db_prefix)
             print(f"    import {lines} lines: {out[label]}", flush=True)
         shutil.rmtree(workdir, ignore_errors=True)
         self.results["import"] = out
