@@ -39,16 +39,28 @@ from alerting.legacy.formats import (
     is_number,
     is_whole,
 )
+from alerting.legacy.parsing import (
+    BLANK,
+    REJECT,
+    PredictionParser,
+    copy_line,
+    describe_errors,
+    encode_json,
+    parse_prediction_lines,
+)
 from alerting.models import Alert, AlertRule, RuleCooldown
 from alerting.rules import alert_title
 from predictions.choices import MetricStatus
-from predictions.ingest import validate_prediction
 from predictions.models import HealthSnapshot, PerformanceMetric, Prediction
 
 DEFAULT_BATCH_SIZE = 5000
 # Rejections listed in the report itself; all of them are in the rejects files.
 MAX_LISTED_REJECTIONS = 1000
 PROGRESS_EVERY_LINES = 20000
+PARSE_CHUNK_LINES = 2000
+# From this size on, predictions.jsonl is parsed and validated in worker processes.
+PARSE_IN_WORKERS_FROM_BYTES = 32 * 2**20
+PARSE_WORKERS = 2
 
 ProgressCallback = Callable[[str, int, int, int], None]  # file, lines, bytes done, bytes
 
@@ -135,11 +147,20 @@ class _Rejects:
                 handle.close()
 
 
-@dataclass
 class _Line:
-    number: int
-    raw: bytes
-    row: dict  # validated values, named as the model's fields
+    """One accepted line: its number, raw bytes, validated row (for predictions parsed
+    in a worker, only when needed: parsed again here from the raw line), id and COPY text."""
+
+    __slots__ = ("_row", "copy", "number", "pid", "raw")
+
+    def __init__(self, number: int, raw: bytes, row: dict | None, pid=None, copy=None):
+        self.number, self.raw, self._row, self.pid, self.copy = number, raw, row, pid, copy
+
+    @property
+    def row(self) -> dict:
+        if self._row is None:
+            self._row = parse_prediction_lines([(self.number, self.raw)])[0][3]
+        return self._row
 
 
 def import_legacy_dir(
@@ -149,12 +170,14 @@ def import_legacy_dir(
     rejects_path: Path | str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: ProgressCallback | None = None,
+    parse_workers: int | None = None,
 ) -> ImportReport:
     """Import every legacy file found in ``data_dir``; returns the report.
 
     With ``dry_run`` everything runs inside one transaction that is rolled back, so the
     report is exact and nothing is stored. Rejected lines go to ``rejects_path``
     (default ``DATA_DIR/import_rejects.jsonl``; in a dry run only when given).
+    ``parse_workers``: processes that parse predictions.jsonl (None: decided by size).
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -167,6 +190,7 @@ def import_legacy_dir(
         rejects=_Rejects(Path(rejects_path) if rejects_path else None),
         batch_size=max(1, int(batch_size)),
         progress=progress,
+        parse_workers=parse_workers,
     )
     return importer.run()
 
@@ -176,8 +200,9 @@ class _Rollback(Exception):
 
 
 class _Importer:
-    def __init__(self, data_dir, *, dry_run, rejects, batch_size, progress):
+    def __init__(self, data_dir, *, dry_run, rejects, batch_size, progress, parse_workers):
         self.data_dir = data_dir
+        self.parse_workers = parse_workers
         self.dry_run = dry_run
         self.rejects = rejects
         self.batch_size = batch_size
@@ -274,11 +299,19 @@ class _Importer:
 
     # --- predictions ------------------------------------------------------------------
     def _import_predictions(self, path: Path, counts: FileReport) -> None:
+        postgres = connection.vendor == "postgresql"
         store = (
             _PostgresPredictionStore(self.dry_run, threaded=self.own_transactions)
-            if connection.vendor == "postgresql"
+            if postgres
             else _OrmPredictionStore(self.batch_size)
         )
+        workers = self.parse_workers
+        if workers is None:
+            # Worker processes pay off for big files, when batches go to PostgreSQL from
+            # the writer thread (the ORM path needs every row back in this process).
+            big = path.stat().st_size >= PARSE_IN_WORKERS_FROM_BYTES
+            workers = PARSE_WORKERS if big and postgres and self.own_transactions else 0
+        parser = PredictionParser(workers, copy_lines=postgres)
         # The batch being written while the next one is parsed: (future, firsts, repeats).
         pending = None
         firsts: dict[str, _Line] = {}
@@ -291,43 +324,70 @@ class _Importer:
                 self._settle_predictions(*pending, counts)
             pending = (written, firsts, repeats)
 
+        finished = False
         try:
-            for number, raw, record in self._lines(path, counts):
-                row, errors = validate_prediction(record)
-                if errors or row is None:
-                    self._reject(counts, number, raw, describe_errors(errors))
-                    continue
-                row = _prediction_row(row, record)
-                if isinstance(row, str):
-                    self._reject(counts, number, raw, row)
-                    continue
-                line = _Line(number, raw, row)
-                if row["prediction_id"] in firsts:
-                    repeats.append(line)
-                else:
-                    firsts[row["prediction_id"]] = line
-                # Repeats count too: one id repeated a million times is still one batch.
-                if len(firsts) + len(repeats) >= self.batch_size:
-                    flush()
-                    firsts, repeats = {}, []
+            for chunk, parsed in parser.parse(self._raw_chunks(path, counts)):
+                for (number, raw), result in zip(chunk, parsed, strict=True):
+                    if result[0] == BLANK:
+                        counts.blank += 1
+                        continue
+                    if result[0] == REJECT:
+                        self._reject(counts, number, raw, result[2])
+                        continue
+                    _ok, _number, pid, row, copy = result
+                    line = _Line(number, raw, row, pid, copy)
+                    if pid in firsts:
+                        repeats.append(line)
+                    else:
+                        firsts[pid] = line
+                    # Repeats count too: one id repeated a million times is one batch.
+                    if len(firsts) + len(repeats) >= self.batch_size:
+                        flush()
+                        firsts, repeats = {}, []
             if firsts:
                 flush()
             if pending is not None:
                 self._settle_predictions(*pending, counts)
+            finished = True
         finally:
+            parser.close(terminate=not finished)
             store.close()
+
+    def _raw_chunks(self, path: Path, counts: FileReport) -> Iterator[list[tuple[int, bytes]]]:
+        """(line number, raw bytes) in chunks, counting lines and reporting progress."""
+        total = path.stat().st_size
+        done = 0
+        chunk: list[tuple[int, bytes]] = []
+        with path.open("rb") as source:
+            for number, raw in enumerate(source, 1):
+                done += len(raw)
+                chunk.append((number, raw))
+                if len(chunk) >= PARSE_CHUNK_LINES:
+                    counts.lines += len(chunk)
+                    yield chunk
+                    chunk = []
+                    if self.progress is not None and number % PROGRESS_EVERY_LINES == 0:
+                        self.progress(counts.file, number, done, total)
+        if chunk:
+            counts.lines += len(chunk)
+            yield chunk
+        if self.progress is not None:
+            self.progress(counts.file, counts.lines, done, total)
 
     def _settle_predictions(self, written: Future, firsts, repeats, counts) -> None:
         """Count a written batch: imported, or (for ids that were stored already)
         already present, duplicate or conflicting; then the batch's own repeats."""
         inserted, failed, stored = written.result()
         watermark = self.watermarks[Prediction]
-        # What stands for each id once this batch is in: (row, kind, first line).
+        repeated = {line.pid for line in repeats}
+        # For ids repeated within the batch, what stands once it is in:
+        # (row or None if rejected, "run"/"earlier", the first line's number).
         standing: dict[str, tuple[dict | None, str, int]] = {}
         for pid, line in firsts.items():
             if pid in inserted:
                 counts.imported += 1
-                standing[pid] = (line.row, "run", line.number)
+                if pid in repeated:
+                    standing[pid] = (line.row, "run", line.number)
             elif pid in failed:
                 self._reject(counts, line.number, line.raw, failed[pid])
                 standing[pid] = (None, "rejected", line.number)
@@ -340,19 +400,18 @@ class _Importer:
                 standing[pid] = (stored_row, kind, line.number)
                 self._settle_repeat(counts, line, stored_row, kind, None)
         for line in repeats:
-            stored_row, kind, first_number = standing[line.row["prediction_id"]]
+            stored_row, kind, first_number = standing[line.pid]
             if stored_row is None:
                 self._reject(
                     counts, line.number, line.raw,
-                    f"repeats prediction_id {line.row['prediction_id']!r} of rejected "
-                    f"line {first_number}",
+                    f"repeats prediction_id {line.pid!r} of rejected line {first_number}",
                 )
             else:
                 self._settle_repeat(counts, line, stored_row, kind, first_number)
 
     def _settle_repeat(self, counts, line, stored_row, kind, first_number) -> None:
         """A line whose prediction_id is already stored: the same, or a conflict."""
-        pid = line.row["prediction_id"]
+        pid = line.pid
         if same_prediction(stored_row, line.row):
             if kind == "earlier":
                 counts.already_present += 1
@@ -659,25 +718,24 @@ class _PostgresPredictionStore:
             self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import_legacy")
 
     def submit(self, lines: list[_Line]) -> Future:
-        rows = [line.row for line in lines]
-        copy_text = "".join(_copy_line(line.row, line.raw) for line in lines)
+        copy_text = "".join(line.copy or copy_line(line.row, line.raw) for line in lines)
         if self.writer is not None:
-            return self.writer.submit(self._write_and_commit, rows, copy_text)
+            return self.writer.submit(self._write_and_commit, lines, copy_text)
         # Inside a caller's transaction (tests, a dry run's savepoint): Django's own
         # connection, synchronously, one savepoint per batch.
         written = Future()
         with transaction.atomic(), connection.cursor() as django_cursor:
-            written.set_result(self._write(django_cursor.cursor, rows, copy_text))
+            written.set_result(self._write(django_cursor.cursor, lines, copy_text))
         return written
 
-    def _write_and_commit(self, rows: list[dict], copy_text: str):
+    def _write_and_commit(self, lines: list[_Line], copy_text: str):
         with self.conn.cursor() as cursor:
-            written = self._write(cursor, rows, copy_text)
+            written = self._write(cursor, lines, copy_text)
         if not self.dry_run:
             self.conn.commit()
         return written
 
-    def _write(self, cursor, rows: list[dict], copy_text: str):
+    def _write(self, cursor, lines: list[_Line], copy_text: str):
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.TEMP} (prediction_id text, "
             'model_version text, "timestamp" timestamptz, predicted_outcome bigint, '
@@ -696,10 +754,9 @@ class _PostgresPredictionStore:
         except Exception:
             # A bad row spoils the whole COPY: retry one row at a time.
             cursor.execute("ROLLBACK TO SAVEPOINT legacy_batch")
-            inserted, failed = self._insert_one_by_one(cursor, rows)
+            inserted, failed = self._insert_one_by_one(cursor, [line.row for line in lines])
         others = [
-            row["prediction_id"] for row in rows
-            if row["prediction_id"] not in inserted and row["prediction_id"] not in failed
+            line.pid for line in lines if line.pid not in inserted and line.pid not in failed
         ]
         return inserted, failed, self._stored(cursor, others)
 
@@ -711,8 +768,8 @@ class _PostgresPredictionStore:
                 cursor.execute(self.insert_one_sql, (
                     row["prediction_id"], row["model_version"], row["timestamp"],
                     row["predicted_outcome"], row["confidence"],
-                    _encode_json(row.get("features") or {}),
-                    _encode_json(row.get("metadata") or {}),
+                    encode_json(row.get("features") or {}),
+                    encode_json(row.get("metadata") or {}),
                     row.get("actual_outcome"), row.get("actual_outcome_timestamp"),
                     row.get("latency_ms"),
                 ))
@@ -778,19 +835,6 @@ ALERT_CORE = ("timestamp", "severity", "title", "message", "metric_name", "metri
               "threshold", "component", "model_version")
 
 
-PREDICTION_FIELD_NAMES = frozenset(f.name for f in PREDICTION_COPY_FIELDS)
-
-
-def _prediction_row(clean: dict, record: dict) -> dict | str:
-    """The validated row (the model's fields, as ``Prediction(**row)`` takes them)."""
-    if record.get("timestamp") is None:
-        # The validator would say "now": a different row on every run.
-        return "timestamp: This field is required."
-    if clean.keys() <= PREDICTION_FIELD_NAMES:
-        return clean
-    return {name: value for name, value in clean.items() if name in PREDICTION_FIELD_NAMES}
-
-
 def same_prediction(stored: dict, row: dict) -> bool:
     """True when ``row`` says nothing that contradicts the ``stored`` prediction."""
     if any(stored.get(name) != row.get(name) for name in PREDICTION_CORE):
@@ -817,38 +861,6 @@ def _stored_predictions(prediction_ids: list[str]) -> dict[str, tuple[int, dict]
         ).values("pk", *names):
             stored[values["prediction_id"]] = (values.pop("pk"), values)
     return stored
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-# One encoder, made once: json.dumps with options builds a new one on every call.
-_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def _copy_text(text: str) -> str:
-    """A value for COPY's text format (backslash, tab and line breaks escaped)."""
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        return text.translate(_COPY_ESCAPES)
-    return text
-
-
-def _copy_line(row: dict, raw: bytes) -> str:
-    """One prediction as a line of COPY text for the temporary table: the validated
-    scalar values, then the source line itself, from which PostgreSQL takes features and
-    metadata as they were written (no second JSON encoding here)."""
-    actual = row.get("actual_outcome")
-    actual_at = row.get("actual_outcome_timestamp")
-    latency = row.get("latency_ms")
-    return "\t".join((
-        _copy_text(row["prediction_id"]),
-        _copy_text(row["model_version"]),
-        row["timestamp"].isoformat(),
-        str(row["predicted_outcome"]),
-        repr(row["confidence"]),
-        "\\N" if actual is None else str(actual),
-        "\\N" if actual_at is None else actual_at.isoformat(),
-        "\\N" if latency is None else repr(latency),
-        _copy_text(raw.decode("utf-8").rstrip("\r\n")),
-    )) + "\n"
 
 
 def _content_key(values: dict, fields) -> tuple:
@@ -1072,24 +1084,6 @@ def rebuild_cooldowns() -> int:
             Q(last_triggered__isnull=True) | Q(last_triggered__lt=newest)
         ).update(last_triggered=newest)
     return changed
-
-
-def describe_errors(errors) -> str:
-    """Field errors ({field: message or [messages]}) as one line a person can read."""
-    if not errors:
-        return "invalid record"
-    if isinstance(errors, dict):
-        parts = []
-        for name, messages in errors.items():
-            if isinstance(messages, (list, tuple)):
-                messages = " ".join(str(m) for m in messages)
-            elif isinstance(messages, dict):
-                messages = describe_errors(messages)
-            parts.append(f"{name}: {messages}")
-        return "; ".join(parts)
-    if isinstance(errors, (list, tuple)):
-        return "; ".join(str(e) for e in errors)
-    return str(errors)
 
 
 def _one_line(exc: Exception) -> str:

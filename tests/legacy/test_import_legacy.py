@@ -273,14 +273,17 @@ def test_a_missing_directory_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_batches_commit_on_their_own(legacy_dir, tmp_path):
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_outside_a_transaction_batches_commit_on_their_own(legacy_dir, tmp_path, workers):
     """The command as people run it (no surrounding transaction): on PostgreSQL the
-    batches are written by a writer thread on its own connection."""
+    batches are written by a writer thread on its own connection; lines may be parsed
+    in a worker process."""
     data_dir, manifest = legacy_dir
-    dry = run_import(data_dir, "--dry-run", "--batch-size", "50")
+    options = ["--batch-size", "50", "--workers", workers, "--rejects", str(tmp_path / "r")]
+    dry = run_import(data_dir, "--dry-run", *options)
     assert Prediction.objects.count() == 0
-    first = run_import(data_dir, "--batch-size", "50", "--rejects", str(tmp_path / "r.jsonl"))
-    second = run_import(data_dir, "--batch-size", "50", "--rejects", str(tmp_path / "r.jsonl"))
+    first = run_import(data_dir, *options)
+    second = run_import(data_dir, *options)
 
     expected = manifest["predictions.jsonl"]
     assert dry["files"] == first["files"]

@@ -25,10 +25,17 @@ class Command(BaseCommand):
                             help="where rejected lines go (default DATA_DIR/import_rejects.jsonl)")
         parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
+        parser.add_argument(
+            "--workers", type=int, default=None,
+            help="processes that parse predictions.jsonl (default: 2 for files over 32 MB "
+                 "on PostgreSQL, else 0 = in this process)",
+        )
 
     def handle(self, *args, **options):
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
+        if options["workers"] is not None and options["workers"] < 0:
+            raise CommandError("--workers must be 0 or more")
         show_progress = not options["json"] and self.stdout.isatty()
         self._last_progress = time.monotonic()
         self._file = None
@@ -39,6 +46,7 @@ class Command(BaseCommand):
                 rejects_path=options["rejects"],
                 batch_size=options["batch_size"],
                 progress=self._progress if show_progress else None,
+                parse_workers=options["workers"],
             )
         except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
             raise CommandError(str(exc)) from exc

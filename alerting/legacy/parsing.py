@@ -1,0 +1,173 @@
+"""Turn predictions.jsonl lines into validated rows and COPY text, here or in workers.
+
+``parse_prediction_lines`` is the one place a legacy prediction line is read: JSON, then
+``predictions.ingest.validate_prediction`` (the API's validator), then the COPY line for
+PostgreSQL. It runs in the importing process, or, for large files on PostgreSQL, in
+worker processes (``PredictionParser``), since parsing and validating in Python is what
+bounds the import's speed. Nothing here imports Django models at module level: a spawned
+worker sets Django up first (``init_worker``).
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+from collections import deque
+from collections.abc import Iterable, Iterator
+
+# The Prediction fields a validated row carries (as Prediction(**row) takes them).
+PREDICTION_FIELD_NAMES = frozenset((
+    "prediction_id", "model_version", "timestamp", "predicted_outcome", "confidence",
+    "features", "metadata", "actual_outcome", "actual_outcome_timestamp", "latency_ms",
+))
+
+OK, REJECT, BLANK = "ok", "reject", "blank"
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# One encoder, made once: json.dumps with options builds a new one on every call.
+encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def parse_prediction_lines(
+    chunk: list[tuple[int, bytes]], keep_rows: bool = True, copy_lines: bool = False
+) -> list[tuple]:
+    """For each (line number, raw bytes): (OK, number, prediction_id, row or None,
+    COPY line or None), (REJECT, number, reason) or (BLANK, number)."""
+    from predictions.ingest import validate_prediction
+
+    parsed = []
+    for number, raw in chunk:
+        if not raw.strip():
+            parsed.append((BLANK, number))
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            parsed.append((REJECT, number, "not UTF-8 text"))
+            continue
+        except ValueError as exc:
+            if not raw.endswith(b"\n"):
+                reason = "truncated last line (no newline at the end; not JSON)"
+            else:
+                reason = f"not JSON: {exc}"
+            parsed.append((REJECT, number, reason))
+            continue
+        if not isinstance(record, dict):
+            parsed.append((REJECT, number, "not a JSON object"))
+            continue
+        clean, errors = validate_prediction(record)
+        if errors or clean is None:
+            parsed.append((REJECT, number, describe_errors(errors)))
+            continue
+        row = prediction_row(clean, record)
+        if isinstance(row, str):
+            parsed.append((REJECT, number, row))
+            continue
+        parsed.append((
+            OK, number, row["prediction_id"], row if keep_rows else None,
+            copy_line(row, raw) if copy_lines else None,
+        ))
+    return parsed
+
+
+def prediction_row(clean: dict, record: dict) -> dict | str:
+    """The validated row (the model's fields), or why the line cannot be imported."""
+    if record.get("timestamp") is None:
+        # The validator would say "now": a different row on every run.
+        return "timestamp: This field is required."
+    if clean.keys() <= PREDICTION_FIELD_NAMES:
+        return clean
+    return {name: value for name, value in clean.items() if name in PREDICTION_FIELD_NAMES}
+
+
+def copy_text(text: str) -> str:
+    """A value for COPY's text format (backslash, tab and line breaks escaped)."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.translate(_COPY_ESCAPES)
+    return text
+
+
+def copy_line(row: dict, raw: bytes) -> str:
+    """One prediction as a line of COPY text for the importer's temporary table: the
+    validated scalar values, then the source line itself, from which PostgreSQL takes
+    features and metadata as they were written (no second JSON encoding here)."""
+    actual = row.get("actual_outcome")
+    actual_at = row.get("actual_outcome_timestamp")
+    latency = row.get("latency_ms")
+    return "\t".join((
+        copy_text(row["prediction_id"]),
+        copy_text(row["model_version"]),
+        row["timestamp"].isoformat(),
+        str(row["predicted_outcome"]),
+        repr(row["confidence"]),
+        "\\N" if actual is None else str(actual),
+        "\\N" if actual_at is None else actual_at.isoformat(),
+        "\\N" if latency is None else repr(latency),
+        copy_text(raw.decode("utf-8").rstrip("\r\n")),
+    )) + "\n"
+
+
+def describe_errors(errors) -> str:
+    """Field errors ({field: message or [messages]}) as one line a person can read."""
+    if not errors:
+        return "invalid record"
+    if isinstance(errors, dict):
+        parts = []
+        for name, messages in errors.items():
+            if isinstance(messages, (list, tuple)):
+                messages = " ".join(str(m) for m in messages)
+            elif isinstance(messages, dict):
+                messages = describe_errors(messages)
+            parts.append(f"{name}: {messages}")
+        return "; ".join(parts)
+    if isinstance(errors, (list, tuple)):
+        return "; ".join(str(e) for e in errors)
+    return str(errors)
+
+
+def init_worker() -> None:
+    import django
+
+    django.setup()
+
+
+class PredictionParser:
+    """parse(chunks) → (chunk, parsed) in file order, with at most a few chunks in flight.
+
+    ``workers`` 0 parses here; otherwise that many spawned processes parse (rows are
+    then not sent back: the COPY line is enough, and a row needed to compare a repeat is
+    parsed again here from the raw line).
+    """
+
+    def __init__(self, workers: int, copy_lines: bool):
+        self.workers = workers
+        self.copy_lines = copy_lines
+        self.pool = None
+        if workers > 0:
+            self.pool = multiprocessing.get_context("spawn").Pool(
+                workers, initializer=init_worker
+            )
+
+    def parse(self, chunks: Iterable[list[tuple[int, bytes]]]) -> Iterator[tuple[list, list]]:
+        if self.pool is None:
+            for chunk in chunks:
+                yield chunk, parse_prediction_lines(chunk, True, self.copy_lines)
+            return
+        in_flight: deque = deque()
+        for chunk in chunks:
+            in_flight.append((chunk, self.pool.apply_async(
+                parse_prediction_lines, (chunk, False, self.copy_lines)
+            )))
+            if len(in_flight) > 2 * self.workers + 1:
+                done, parsed = in_flight.popleft()
+                yield done, parsed.get()
+        while in_flight:
+            done, parsed = in_flight.popleft()
+            yield done, parsed.get()
+
+    def close(self, terminate: bool = False) -> None:
+        if self.pool is not None:
+            if terminate:
+                self.pool.terminate()
+            else:
+                self.pool.close()
+            self.pool.join()
