@@ -5,6 +5,8 @@ validator for the API and the importer, fast on large batches); the input serial
 below describe that payload for the OpenAPI document.
 """
 from django.conf import settings
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from predictions.ingest import (
@@ -41,16 +43,41 @@ class PredictionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# Text columns cannot hold NUL characters (PostgreSQL refuses them): say so in the schema.
+NO_NUL = RegexValidator(r"^[^\x00]*$", "Must not contain NUL characters.")
+
+
+def text_field(max_length, **kwargs):
+    return serializers.CharField(max_length=max_length, validators=[NO_NUL], **kwargs)
+
+
+def version_param():
+    """The ``model_version`` query parameter (absent: every version)."""
+    return text_field(
+        MAX_MODEL_VERSION, required=False, help_text="Absent: every version."
+    )
+
+
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
+        "nullable": True,
+    }
+)
+class TimestampInputField(serializers.Field):
+    """ISO 8601 text or epoch seconds (documentation only: predictions.ingest parses it)."""
+
+
 class PredictionInputSerializer(serializers.Serializer):
     """One prediction as a model service sends it (validated by predictions.ingest)."""
 
-    prediction_id = serializers.CharField(max_length=MAX_PREDICTION_ID, min_length=1)
-    model_version = serializers.CharField(max_length=MAX_MODEL_VERSION, min_length=1)
+    prediction_id = text_field(MAX_PREDICTION_ID, min_length=1)
+    model_version = text_field(MAX_MODEL_VERSION, min_length=1)
     predicted_outcome = serializers.IntegerField(min_value=INT_MIN, max_value=INT_MAX)
     confidence = serializers.FloatField(min_value=0.0, max_value=1.0)
-    features = serializers.DictField(required=False, help_text="A JSON object.")
-    metadata = serializers.DictField(required=False, help_text="A JSON object.")
-    timestamp = serializers.DateTimeField(
+    features = serializers.DictField(required=False, allow_null=True, help_text="A JSON object.")
+    metadata = serializers.DictField(required=False, allow_null=True, help_text="A JSON object.")
+    timestamp = TimestampInputField(
         required=False,
         help_text="ISO 8601 (naive means UTC) or epoch seconds as a number; default now.",
     )
@@ -88,7 +115,7 @@ class OutcomeSerializer(serializers.Serializer):
 
 
 class OutcomeItemSerializer(OutcomeSerializer):
-    prediction_id = serializers.CharField(max_length=MAX_PREDICTION_ID, min_length=1)
+    prediction_id = text_field(MAX_PREDICTION_ID, min_length=1)
 
 
 class EvaluationSerializer(serializers.Serializer):
@@ -113,9 +140,7 @@ class OutcomesResultSerializer(serializers.Serializer):
 
 
 class MetricsQuerySerializer(serializers.Serializer):
-    model_version = serializers.CharField(
-        required=False, max_length=MAX_MODEL_VERSION, help_text="Absent: every version."
-    )
+    model_version = version_param()
     window_minutes = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_WINDOW_MINUTES,
         default=lambda: settings.MONITORING_DEFAULT_WINDOW_MINUTES,
@@ -187,6 +212,11 @@ class ClassificationMetricsSerializer(serializers.Serializer):
 class HealthSnapshotSerializer(serializers.ModelSerializer):
     """A snapshot as stored; recording one checks that figures are finite and in range."""
 
+    model_version = text_field(MAX_MODEL_VERSION, min_length=1)
+    metrics = serializers.DictField(
+        required=False, help_text="Any further metrics of the window (a JSON object)."
+    )
+
     class Meta:
         model = HealthSnapshot
         fields = [
@@ -237,14 +267,14 @@ class HealthSnapshotSerializer(serializers.ModelSerializer):
 
 
 class HealthSnapshotQuerySerializer(serializers.Serializer):
-    model_version = serializers.CharField(required=False, max_length=MAX_MODEL_VERSION)
+    model_version = version_param()
     limit = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_SNAPSHOT_LIMIT, default=100
     )
 
 
 class TrendQuerySerializer(serializers.Serializer):
-    model_version = serializers.CharField(required=False, max_length=MAX_MODEL_VERSION)
+    model_version = version_param()
     hours = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_TREND_HOURS, default=24
     )

@@ -5,8 +5,10 @@ import json
 from datetime import timedelta
 
 from django.conf import settings
+from django.http import Http404
 from django.http.request import RawPostDataException
 from django.utils import timezone
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -18,7 +20,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, parsers, renderers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -101,9 +103,29 @@ def _read_json_body(request):
 
 
 def _query(serializer_class, request):
-    params = serializer_class(data=request.query_params)
+    """Validated query parameters (each given at most once)."""
+    repeated = {
+        name: ["Give this parameter once."]
+        for name in serializer_class().fields
+        if len(request.query_params.getlist(name)) > 1
+    }
+    if repeated:
+        raise ValidationError(repeated)
+    # A plain dict, not the QueryDict: DRF would drop blank values of optional fields
+    # silently, where the schema says they are invalid.
+    params = serializer_class(data=request.query_params.dict())
     params.is_valid(raise_exception=True)
     return params.validated_data
+
+
+class IngestSchema(AutoSchema):
+    """Marks the ingest body as required (a one-or-many body has no required list)."""
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body and getattr(self.view, "action", None) == "create":
+            body["required"] = True
+        return body
 
 
 @extend_schema_view(
@@ -116,6 +138,8 @@ def _query(serializer_class, request):
 )
 class PredictionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Predictions: ingest a batch, list and read them, record the outcome of one."""
+
+    schema = IngestSchema()
 
     queryset = Prediction.objects.all()
     serializer_class = PredictionSerializer
@@ -169,8 +193,6 @@ class PredictionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                 {"detail": f"At most {limit} predictions per request; got {len(items)}."},
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
-        if not items:
-            return _bad_request("Send one prediction or a non-empty array of them.")
         try:
             result = ingest_predictions(items)
         except IngestValidationError as exc:
@@ -269,7 +291,7 @@ class MetricsView(APIView):
     def get(self, request):
         params = _query(self.query_serializer, request)
         predictions = metrics.window_predictions(
-            params.get("model_version"), params["window_minutes"]
+            params.get("model_version") or None, params["window_minutes"]
         )
         return Response(self.compute(predictions, params))
 
@@ -364,6 +386,17 @@ class TrendView(APIView):
 
     renderer_classes = [renderers.JSONRenderer, TrendCSVRenderer]
 
+    def perform_content_negotiation(self, request, force=False):
+        # DRF answers an unknown ?format= with 404 (and ignores a blank one): both are
+        # bad parameters (400).
+        bad_format = ValidationError({"format": ["Choose json or csv."]})
+        if not force and request.query_params.get("format", "json") not in ("json", "csv"):
+            raise bad_format
+        try:
+            return super().perform_content_negotiation(request, force)
+        except (Http404, NotFound):
+            raise bad_format from None
+
     @extend_schema(
         summary="Health snapshots over the last hours, in time order (JSON or CSV)",
         parameters=[
@@ -382,12 +415,12 @@ class TrendView(APIView):
         params = _query(TrendQuerySerializer, request)
         since = timezone.now() - timedelta(hours=params["hours"])
         snapshots = HealthSnapshot.objects.filter(timestamp__gte=since)
-        if params.get("model_version") is not None:
+        if params.get("model_version"):
             snapshots = snapshots.filter(model_version=params["model_version"])
         snapshots = snapshots.order_by("timestamp", "id")
         return Response(
             {
-                "model_version": params.get("model_version"),
+                "model_version": params.get("model_version") or None,
                 "hours": params["hours"],
                 "snapshots": HealthSnapshotSerializer(snapshots, many=True).data,
             }
@@ -422,7 +455,7 @@ class HealthSnapshotViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
     def list(self, request, *args, **kwargs):
         params = _query(HealthSnapshotQuerySerializer, request)
         snapshots = self.get_queryset()
-        if params.get("model_version") is not None:
+        if params.get("model_version"):
             snapshots = snapshots.filter(model_version=params["model_version"])
         snapshots = snapshots.order_by("-timestamp", "-id")[: params["limit"]]
         return Response(self.get_serializer(snapshots, many=True).data)

@@ -142,8 +142,10 @@ def test_form_encoded_body_is_400(ingester):
     assert Prediction.objects.count() == 0
 
 
-def test_empty_batch_is_400(ingester):
-    assert post_json(ingester, []).status_code == 400
+def test_empty_batch_stores_nothing(ingester):
+    response = post_json(ingester, [])
+    assert response.status_code == 201
+    assert response.json() == {"created": 0, "duplicates": 0}
 
 
 @override_settings(MONITORING_MAX_BATCH=3)

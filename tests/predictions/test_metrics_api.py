@@ -92,8 +92,13 @@ def test_empty_window_answers_nulls(reader):
         ("calibration", {"n_bins": "100000"}),
         ("performance", {"model_version": "v" * 65}),
         ("performance", {"model_version": "a\x00b"}),
+        ("performance", {"model_version": ""}),
+        ("calibration", {"window_minutes": ""}),
         ("trend", {"hours": "-1"}),
         ("trend", {"hours": "soon"}),
+        ("trend", {"format": "xml"}),
+        ("trend", {"format": ""}),
+        ("accuracy", {"window_minutes": ["5", "10"]}),
     ],
 )
 def test_bad_parameters_are_400_with_a_message(reader, path, params):
