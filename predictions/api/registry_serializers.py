@@ -1,6 +1,7 @@
 """Serializers of the registry, drift and retraining-decision API (SPEC §8)."""
 import math
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from predictions.choices import UNREGISTERED_STAGE, DecisionAction, Stage, TriggerReason
@@ -16,6 +17,9 @@ def _finite(value, field):
 
 class ModelVersionSerializer(serializers.ModelSerializer):
     """A registered version as written by POST and PATCH (stages move by promotion only)."""
+
+    # Read-only, and with the overview's choices so the schema has one stage enum.
+    stage = serializers.ChoiceField(choices=[*Stage.values, UNREGISTERED_STAGE], read_only=True)
 
     class Meta:
         model = ModelVersion
@@ -83,8 +87,21 @@ class VersionOverviewSerializer(ModelVersionSerializer):
         }
 
 
+@extend_schema_field({
+    "type": "string",
+    "pattern": "^(" + "|".join(Stage.values) + ")$",
+    "description": "The stage to move to: " + ", ".join(Stage.values) + ".",
+})
+class TargetStageField(serializers.ChoiceField):
+    """A stage a version can be moved to. Documented as a pattern, not an enum, so that
+    the schema keeps one "stage" enum (the registry's, which includes "unregistered")."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Stage.choices, **kwargs)
+
+
 class PromoteSerializer(serializers.Serializer):
-    stage = serializers.ChoiceField(choices=Stage.choices)
+    stage = TargetStageField()
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
