@@ -9,6 +9,8 @@ from alerting import actions
 from alerting.choices import ActionStatus
 from alerting.models import AgentAction
 
+PAST_TENSE = {actions.APPROVE: "approved", actions.REJECT: "rejected"}
+
 
 def _review_action(decision, label):
     def review_selected(modeladmin, request, queryset):
@@ -16,7 +18,9 @@ def _review_action(decision, label):
         done = 0
         for action_id in queryset.values_list("action_id", flat=True):
             try:
-                actions.review(action_id, decision, by=by, comment=f"{decision}d in the admin")
+                actions.review(
+                    action_id, decision, by=by, comment=f"{PAST_TENSE[decision]} in the admin"
+                )
             except actions.SelfApprovalRefused:
                 modeladmin.message_user(
                     request,
@@ -29,7 +33,7 @@ def _review_action(decision, label):
             else:
                 done += 1
         if done:
-            modeladmin.message_user(request, f"{done} action(s) {decision}d by {by}.")
+            modeladmin.message_user(request, f"{done} action(s) {PAST_TENSE[decision]} by {by}.")
 
     review_selected.__name__ = f"{decision}_selected"
     review_selected.short_description = label
