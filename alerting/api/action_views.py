@@ -159,13 +159,13 @@ class DriftComputeView(APIView):
         if not version_exists(version):
             raise NotFound(f"No model version {version!r}.")
         now = timezone.now()
-        current_end = window.get("current_end") or now
-        current_start = window.get("current_start") or current_end - timedelta(
-            minutes=settings.MONITORING_DEFAULT_WINDOW_MINUTES
-        )
-        if current_start >= current_end:
-            raise BadRequest("current_start must be before current_end.")
         try:
+            current_end = window.get("current_end") or now
+            current_start = window.get("current_start") or current_end - timedelta(
+                minutes=settings.MONITORING_DEFAULT_WINDOW_MINUTES
+            )
+            if current_start >= current_end:
+                raise BadRequest("current_start must be before current_end.")
             report = compute_drift_report(
                 version, current_start, current_end,
                 reference_start=window.get("reference_start"),
@@ -180,6 +180,8 @@ class DriftComputeView(APIView):
             )
         except DriftWindowError as error:
             raise BadRequest(str(error)) from None
+        except OverflowError:
+            raise BadRequest("The windows fall outside the dates this site handles.") from None
         fired = evaluate_drift_rules(report, now=now)
         document = {
             "report": DriftReport.objects.get(pk=report.pk),

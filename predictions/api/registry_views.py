@@ -114,8 +114,15 @@ class ModelVersionViewSet(viewsets.GenericViewSet):
         instance = self.get_object()
         serializer = ModelVersionSerializer(instance, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            serializer.save()
+        try:
+            with transaction.atomic():
+                serializer.save()
+        except IntegrityError:
+            # Moving a production version under a model that already has one.
+            raise ValidationError({"model_name": [
+                f"{serializer.validated_data.get('model_name')!r} already has a version in "
+                "production; archive one of them first."
+            ]}) from None
         return Response(VersionOverviewSerializer(_overview_of(instance.version)).data)
 
     @extend_schema(

@@ -186,3 +186,22 @@ def test_applying_a_decision_needs_the_promote_permission(api_client_for):
         "apply": True}, format="json")
     assert response.status_code == 403
     assert RetrainingDecision.objects.count() == 0
+
+
+def test_moving_a_production_version_under_a_model_with_one_is_400(api_client_for):
+    register_version({"version": "a", "model_name": "m1", "stage": "production"})
+    register_version({"version": "b", "model_name": "m2", "stage": "production"})
+    client = api_client_for(perms=REGISTRY_PERMS)
+    response = client.patch("/api/v1/model-versions/b/", {"model_name": "m1"}, format="json")
+    assert response.status_code == 400
+    assert "model_name" in response.json()
+    assert ModelVersion.objects.get(version="b").model_name == "m2"
+
+
+def test_compute_with_windows_at_the_edge_of_time_is_400(api_client_for, make_prediction):
+    make_prediction(model_version="v1")
+    client = api_client_for(perms=["predictions.add_driftreport"])
+    response = client.post("/api/v1/drift-reports/compute/", {
+        "model_version": "v1", "current_end": "0001-01-01T00:10:00Z"}, format="json")
+    assert response.status_code == 400
+    assert DriftReport.objects.count() == 0
