@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -21,9 +22,15 @@ from django.core.exceptions import ValidationError
 from alerting import lifecycle, rules
 from alerting.models import Alert as AlertRow
 from alerting.models import AlertRule as AlertRuleRow
-from predictions.tracker import DEFAULT_DATA_DIR, warn_data_dir
 
 logger = logging.getLogger("alerting.system")
+
+
+class _DefaultDataDir(str):
+    """The legacy default ``data_dir``: recognised so that only an explicit one warns."""
+
+
+DEFAULT_DATA_DIR = _DefaultDataDir("data/monitoring")
 
 
 class AlertSeverity(Enum):
@@ -139,7 +146,14 @@ class AlertingSystem:
     """Creates, evaluates, stores and acknowledges alerts; tells registered callbacks."""
 
     def __init__(self, data_dir: Path | str = DEFAULT_DATA_DIR, channel_config=None):
-        warn_data_dir(data_dir, "AlertingSystem")
+        if data_dir is not DEFAULT_DATA_DIR:
+            warnings.warn(
+                "AlertingSystem(data_dir=…) is ignored: alerts and rules now live in the "
+                "database (DATABASE_URL). Import old files with "
+                "`manage.py import_legacy DATA_DIR`.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         # None: every channel is configured from the environment (settings).
         self.channel_config = channel_config
         self._callbacks: list[tuple[str, Callable[[Alert], None]]] = []
