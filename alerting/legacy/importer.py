@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -184,6 +185,13 @@ def import_legacy_dir(
         raise FileNotFoundError(f"{data_dir} is not a directory")
     if rejects_path is None and not dry_run:
         rejects_path = data_dir / "import_rejects.jsonl"
+    if rejects_path is not None:
+        # Found out now, not after half the file is in.
+        folder = Path(rejects_path).parent
+        if not (folder.is_dir() and os.access(folder, os.W_OK)) and folder.exists():
+            raise PermissionError(
+                f"cannot write the rejects file in {folder}: choose another with --rejects"
+            )
     importer = _Importer(
         data_dir,
         dry_run=dry_run,

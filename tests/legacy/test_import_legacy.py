@@ -312,3 +312,12 @@ def test_a_batch_the_database_refuses_is_retried_line_by_line(tmp_path):
     report = import_legacy_dir(tmp_path, rejects_path=tmp_path / "r.jsonl")
     assert report.files["predictions.jsonl"].imported == 3
     assert Prediction.objects.get(prediction_id="odd").features == PREDICTION["features"]
+
+
+def test_an_unwritable_rejects_place_is_refused_before_importing(tmp_path):
+    write_jsonl(tmp_path / "predictions.jsonl", [PREDICTION])
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    with pytest.raises(CommandError, match="rejects"):
+        call_command("import_legacy", str(tmp_path), "--rejects", str(not_a_folder / "r.jsonl"))
+    assert not Prediction.objects.exists()
