@@ -321,3 +321,11 @@ def test_an_unwritable_rejects_place_is_refused_before_importing(tmp_path):
     with pytest.raises(CommandError, match="rejects"):
         call_command("import_legacy", str(tmp_path), "--rejects", str(not_a_folder / "r.jsonl"))
     assert not Prediction.objects.exists()
+
+
+def test_the_parser_and_the_writers_agree_on_the_prediction_fields():
+    from alerting.legacy.importer import PREDICTION_COPY_FIELDS
+    from alerting.legacy.parsing import PREDICTION_FIELD_NAMES
+
+    assert {f.name for f in PREDICTION_COPY_FIELDS} == PREDICTION_FIELD_NAMES
+    assert {f.name for f in Prediction._meta.concrete_fields} >= PREDICTION_FIELD_NAMES
