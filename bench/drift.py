@@ -11,6 +11,8 @@ string features), then times, each the median of ``repeat`` runs:
 - ``floor_s``: numpy/scipy alone on the same values already in arrays;
 - ``total_s``: ``compute_drift_report`` end to end (counts, reads, statistics, INSERT).
 
+``best`` holds the fastest run of each figure (the least disturbed on a shared host).
+
 Target: ``total_s ≤ 3 × floor_s + read_s``. The Django side runs in a child process
 (``--child``) so that the benchmark runner itself needs no Django settings.
 """
@@ -189,6 +191,9 @@ def _child(rows_per_side: int, n_features: int, repeat: int) -> dict:
         "compute_s": statistics.median(computes),
         "floor_s": statistics.median(floors),
         "total_s": statistics.median(totals),
+        # The fastest run of each: the figures least disturbed by other work on the host.
+        "best": {"read_s": min(reads), "compute_s": min(computes), "floor_s": min(floors),
+                 "total_s": min(totals)},
         "reference_rows": report.reference_rows,
         "current_rows": report.current_rows,
         "num_drifted_features": summary["num_drifted_features"],

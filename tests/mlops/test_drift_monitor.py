@@ -85,3 +85,19 @@ def test_no_drift_while_the_window_is_inside_the_reference(add_predictions, rng,
     add_predictions("young", numeric_rows(rng, 300), now - timedelta(days=2), now)
     run_monitor_pass(window_minutes=60, now=now)
     assert DriftReport.objects.count() == 0
+
+
+def test_run_monitor_once_fires_then_the_alert_resolves_when_drift_ends(
+    two_versions, drift_rule, add_predictions, rng
+):
+    call_command("run_monitor", "--once", "--window-minutes", "60")
+    alert = Alert.objects.get()
+    assert (alert.model_version, alert.status) == ("drifty", "open")
+    # An hour later the current window holds undrifted predictions only.
+    later = two_versions + timedelta(hours=2)
+    add_predictions("drifty", numeric_rows(rng, 200), later - timedelta(minutes=50),
+                    later - timedelta(minutes=1))
+    run_monitor_pass(model_version="drifty", window_minutes=60, now=later)
+    alert.refresh_from_db()
+    assert (alert.status, alert.resolved_by) == ("resolved", "system")
+    assert Alert.objects.count() == 1
