@@ -5,8 +5,8 @@ Every line of every file ends up in exactly one bucket of the report: imported, 
 run), duplicate (the same record again in this run), rejected (with file:line and the
 reason; the line itself is copied verbatim to the rejects file) or blank.
 
-Memory stays flat whatever the size of a file: lines are read one at a time and at most
-one batch is held. Repeats of a ``prediction_id`` across batches are found through the
+Memory stays flat whatever the size of a file: lines are read one at a time and only a
+few batches are held (one being written while the next is parsed). Repeats of a ``prediction_id`` across batches are found through the
 database's unique key rather than an in-memory set: each batch asks the database which
 of its ids exist, and the primary key high-water mark taken when the run started tells
 rows this run inserted (a repeat: duplicate, or a conflict if its content differs) from
