@@ -1,7 +1,11 @@
-"""The API's error format: DRF's JSON errors, and a JSON 503 when the database is down."""
+"""The API's error format: DRF's JSON errors, and a JSON 503 when the database is down.
+
+A value the database cannot hold (e.g. a date-time whose UTC offset PostgreSQL rejects,
+sent in a filter) is the caller's mistake: 400, not 500.
+"""
 import logging
 
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -10,6 +14,10 @@ logger = logging.getLogger(__name__)
 
 def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
+    if response is None and isinstance(exc, DataError):
+        logger.info("value out of the database's range: %s", exc)
+        return Response({"detail": "A value is out of the range the database accepts."},
+                        status=400)
     if response is None and isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", exc)
         return Response(
