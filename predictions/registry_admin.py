@@ -3,6 +3,7 @@
 Stages change only through ``registry.promote`` (the admin's promote actions call it with
 the admin user), so that every move is on the timeline and production stays unique.
 """
+from django import forms
 from django.contrib import admin, messages
 from django.db import DatabaseError
 
@@ -45,8 +46,33 @@ def _promote_action(stage):
     return promote_selected
 
 
+class ModelVersionForm(forms.ModelForm):
+    """Refuses a model name change that would give a model two production versions."""
+
+    class Meta:
+        model = ModelVersion
+        fields = "__all__"  # noqa: DJ007 (the admin's fieldsets decide)
+
+    def clean_model_name(self):
+        model_name = self.cleaned_data["model_name"]
+        version = self.instance
+        if (
+            version.pk
+            and version.stage == Stage.PRODUCTION
+            and model_name != version.model_name
+            and ModelVersion.objects.filter(model_name=model_name, stage=Stage.PRODUCTION)
+            .exclude(pk=version.pk)
+            .exists()
+        ):
+            raise forms.ValidationError(
+                f"{model_name!r} already has a version in production; archive one first."
+            )
+        return model_name
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
+    form = ModelVersionForm
     list_display = ["version", "model_name", "stage", "algorithm", "accuracy", "f1_score",
                     "promoted_at", "promoted_by", "created_at"]
     list_filter = ["stage", "model_name", "algorithm"]

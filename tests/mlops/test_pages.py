@@ -190,3 +190,16 @@ def test_admin_registers_a_version_on_the_timeline(client_for):
 
 def test_numeric_rows_helper_is_deterministic(rng):
     assert len(numeric_rows(rng, 3)) == 3
+
+
+def test_admin_refuses_a_second_production_version_by_renaming(client_for):
+    register_version({"version": "a", "model_name": "m1", "stage": "production"})
+    moved = register_version({"version": "b", "model_name": "m2", "stage": "production"})
+    client = client_for("admin", is_staff=True, is_superuser=True)
+    response = client.post(f"/admin/predictions/modelversion/{moved.pk}/change/", {
+        "version": "b", "model_name": "m1", "hyperparameters": "{}", "feature_names": "[]",
+        "stage_changes-TOTAL_FORMS": "0", "stage_changes-INITIAL_FORMS": "0",
+    })
+    assert response.status_code == 200
+    assert "already has a version in production" in response.content.decode()
+    assert ModelVersion.objects.get(version="b").model_name == "m2"
