@@ -1,9 +1,11 @@
 """The metrics of SPEC §4 and §8, computed with database aggregates.
 
 Every function takes a queryset of predictions (usually ``window_predictions(...)``) and
-issues a fixed, small number of queries whatever the number of rows: aggregates, GROUP BY
-for calibration bins and the confusion counts, ORDER BY … OFFSET for percentiles, and a
-window function for the ROC AUC ranks. Nothing loads the rows into Python.
+issues a fixed, small number of queries whatever the number of rows. One grouped pass
+(sums per calibration bin × predicted × actual class, so at most n_bins × classes² rows
+come back) gives every count, mean, spread, bin and confusion figure; the latency
+percentiles take one sort (ROW_NUMBER) and the ROC AUC one ranking (a window sum over
+scores). Nothing loads the rows into Python.
 """
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ from datetime import datetime, timedelta
 
 from django.db import connections
 from django.db.models import (
-    Avg,
     Case,
     Count,
     F,
@@ -25,8 +26,9 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Cast, Floor, Least, Ln
+from django.db.models.functions import Cast, Floor, Least, Ln, RowNumber
 from django.utils import timezone
 
 from predictions.choices import MetricName
@@ -54,6 +56,9 @@ def window_predictions(
     return predictions.order_by()
 
 
+# --- SQL expressions ---------------------------------------------------------------------
+
+
 def _class_one_score():
     """The score of class 1: confidence when class 1 was predicted, else 1 − confidence."""
     return Case(
@@ -73,115 +78,70 @@ def _entropy():
     )
 
 
-def _nearest_rank(values: QuerySet, n: int, percent: int) -> float:
-    """The ⌈p·n⌉-th smallest value (p = percent/100), found by ORDER BY … OFFSET."""
-    rank = max(1, -(-percent * n // 100))  # integer ceiling: no float rounding surprises
-    return next(iter(values[rank - 1 : rank]))
-
-
-def performance_metrics(predictions: QuerySet[Prediction]) -> dict:
-    """Label-free figures: counts, confidence spread, latency percentiles, entropy."""
-    c = F("confidence")
-    totals = predictions.aggregate(
-        n=Count("id"),
-        avg=Avg("confidence"),
-        low=Min("confidence"),
-        high=Max("confidence"),
-        shifted_sum=Sum(c - Value(_SHIFT), output_field=FloatField()),
-        shifted_squares=Sum((c - Value(_SHIFT)) * (c - Value(_SHIFT)), output_field=FloatField()),
-        positives=Count("id", filter=Q(predicted_outcome=1)),
-        entropy=Avg(_entropy()),
-        with_latency=Count("latency_ms"),
-    )
-    n = totals["n"]
-    std = None
-    if n >= 2:
-        s1, s2 = totals["shifted_sum"], totals["shifted_squares"]
-        std = math.sqrt(max(0.0, (s2 - s1 * s1 / n) / (n - 1)))
-    p50 = p95 = None
-    if totals["with_latency"]:
-        latencies = (
-            predictions.filter(latency_ms__isnull=False)
-            .order_by("latency_ms")
-            .values_list("latency_ms", flat=True)
-        )
-        p50 = _nearest_rank(latencies, totals["with_latency"], 50)
-        p95 = _nearest_rank(latencies, totals["with_latency"], 95)
-    return {
-        MetricName.NUM_PREDICTIONS.value: n,
-        MetricName.AVG_CONFIDENCE.value: totals["avg"],
-        MetricName.MIN_CONFIDENCE.value: totals["low"],
-        MetricName.MAX_CONFIDENCE.value: totals["high"],
-        MetricName.CONFIDENCE_STD.value: std,
-        MetricName.LATENCY_P50_MS.value: p50,
-        MetricName.LATENCY_P95_MS.value: p95,
-        MetricName.POSITIVE_RATE.value: totals["positives"] / n if n else None,
-        MetricName.PREDICTION_ENTROPY.value: totals["entropy"] if n else None,
-    }
-
-
-def accuracy_metrics(predictions: QuerySet[Prediction]) -> dict:
-    """True accuracy over the labelled predictions (never confidence as a stand-in)."""
-    counts = predictions.aggregate(
-        labelled=Count("id", filter=LABELLED), correct=Count("id", filter=CORRECT)
-    )
-    labelled = counts["labelled"]
-    return {
-        MetricName.ACCURACY.value: counts["correct"] / labelled if labelled else None,
-        "num_with_outcome": labelled,
-        "num_correct": counts["correct"],
-    }
-
-
-def _bin_range(index: int, n_bins: int) -> str:
-    closing = "]" if index == n_bins - 1 else ")"
-    return f"[{index / n_bins:.2f}, {(index + 1) / n_bins:.2f}{closing}"
-
-
-def calibration_metrics(predictions: QuerySet[Prediction], n_bins: int = 10) -> dict:
-    """Equal-width reliability bins over the labelled predictions, ECE and MCE."""
-    if n_bins < 1:
-        raise ValueError("n_bins must be at least 1")
-    bin_index = Least(
+def _calibration_bin(n_bins: int):
+    """min(floor(confidence · n_bins), n_bins − 1)."""
+    return Least(
         Cast(Floor(F("confidence") * Value(float(n_bins))), IntegerField()),
         Value(n_bins - 1),
         output_field=IntegerField(),
     )
-    rows = (
-        predictions.filter(LABELLED)
-        .annotate(calibration_bin=bin_index)
-        .values("calibration_bin")
-        .annotate(
-            count=Count("id"),
-            mean_confidence=Avg("confidence"),
-            correct=Count("id", filter=Q(predicted_outcome=F("actual_outcome"))),
-        )
-        .order_by("calibration_bin")
-    )
-    rows = list(rows)
-    total = sum(row["count"] for row in rows)
-    bins = []
-    for row in rows:
-        accuracy = row["correct"] / row["count"]
-        bins.append(
-            {
-                "bin": row["calibration_bin"],
-                "bin_range": _bin_range(row["calibration_bin"], n_bins),
-                "count": row["count"],
-                "mean_confidence": row["mean_confidence"],
-                "accuracy": accuracy,
-                "gap": abs(accuracy - row["mean_confidence"]),
-            }
-        )
+
+
+# --- the queries -------------------------------------------------------------------------
+
+
+def _aggregates() -> dict:
+    shifted = F("confidence") - Value(_SHIFT)
+    error = _class_one_score() - Cast("actual_outcome", FloatField())
     return {
-        MetricName.EXPECTED_CALIBRATION_ERROR.value: (
-            sum(b["count"] / total * b["gap"] for b in bins) if total else None
-        ),
-        "max_calibration_error": max((b["gap"] for b in bins), default=None),
-        "num_bins": n_bins,
-        "total_predictions": total,
-        "bin_metrics": bins,
+        "confidence_sum": Sum("confidence"),
+        "shifted_sum": Sum(shifted, output_field=FloatField()),
+        "shifted_squares": Sum(shifted * shifted, output_field=FloatField()),
+        "low": Min("confidence"),
+        "high": Max("confidence"),
+        "entropy_sum": Sum(_entropy()),
+        "with_latency": Count("latency_ms"),
+        # Null in unlabelled groups; the Brier score of the labelled ones.
+        "squared_error": Sum(error * error, output_field=FloatField()),
     }
+
+
+_PERFORMANCE = (
+    "confidence_sum", "shifted_sum", "shifted_squares", "low", "high", "entropy_sum",
+    "with_latency",
+)
+
+
+def _groups(
+    predictions: QuerySet[Prediction], n_bins: int, sums: tuple[str, ...] | None = None
+) -> list[dict]:
+    """One pass over the window: counts and ``sums`` (default: all) per bin × class × class.
+
+    At most n_bins × classes² rows come back, whatever the number of predictions.
+    """
+    aggregates = _aggregates()
+    if sums is not None:
+        aggregates = {name: aggregates[name] for name in sums}
+    return list(
+        predictions.annotate(calibration_bin=_calibration_bin(n_bins))
+        .values("calibration_bin", "predicted_outcome", "actual_outcome")
+        .annotate(n=Count("id"), **aggregates)
+        .order_by()
+    )
+
+
+def _percentiles(predictions: QuerySet[Prediction], n: int, percents: tuple[int, ...]) -> list:
+    """Nearest-rank percentiles (the ⌈p·n⌉-th smallest latency), with one sort in SQL."""
+    # Integer ceiling: no float rounding surprises (0.95 · n is not always exact).
+    ranks = [max(1, -(-percent * n // 100)) for percent in percents]
+    ranked = (
+        predictions.filter(latency_ms__isnull=False)
+        .annotate(latency_rank=Window(RowNumber(), order_by=F("latency_ms").asc()))
+        .filter(latency_rank__in=sorted(set(ranks)))
+        .values_list("latency_rank", "latency_ms")
+    )
+    by_rank = dict(ranked)
+    return [by_rank[rank] for rank in ranks]
 
 
 def _roc_auc(labelled: QuerySet[Prediction]) -> float | None:
@@ -209,16 +169,96 @@ def _roc_auc(labelled: QuerySet[Prediction]) -> float | None:
     return float(wins) / (float(positives) * float(negatives))
 
 
-def classification_metrics(predictions: QuerySet[Prediction]) -> dict:
-    """Precision, recall, F1 (binary or macro, as scikit-learn), ROC AUC and Brier score."""
-    labelled = predictions.filter(LABELLED)
-    error = _class_one_score() - Cast("actual_outcome", FloatField())
-    confusion = list(
-        labelled.values("predicted_outcome", "actual_outcome")
-        .annotate(n=Count("id"), squared_error=Sum(error * error, output_field=FloatField()))
-        .order_by()
-    )
-    total = sum(row["n"] for row in confusion)
+# --- figures derived from the groups ------------------------------------------------------
+
+
+def _labelled(groups: list[dict]) -> list[dict]:
+    return [g for g in groups if g["actual_outcome"] is not None]
+
+
+def _performance(predictions, groups: list[dict]) -> dict:
+    n = sum(g["n"] for g in groups)
+    std = None
+    if n >= 2:
+        s1 = sum(g["shifted_sum"] for g in groups)
+        s2 = sum(g["shifted_squares"] for g in groups)
+        std = math.sqrt(max(0.0, (s2 - s1 * s1 / n) / (n - 1)))
+    p50 = p95 = None
+    with_latency = sum(g["with_latency"] for g in groups)
+    if with_latency:
+        p50, p95 = _percentiles(predictions, with_latency, (50, 95))
+    positives = sum(g["n"] for g in groups if g["predicted_outcome"] == 1)
+    return {
+        MetricName.NUM_PREDICTIONS.value: n,
+        MetricName.AVG_CONFIDENCE.value: (
+            sum(g["confidence_sum"] for g in groups) / n if n else None
+        ),
+        MetricName.MIN_CONFIDENCE.value: min((g["low"] for g in groups), default=None),
+        MetricName.MAX_CONFIDENCE.value: max((g["high"] for g in groups), default=None),
+        MetricName.CONFIDENCE_STD.value: std,
+        MetricName.LATENCY_P50_MS.value: p50,
+        MetricName.LATENCY_P95_MS.value: p95,
+        MetricName.POSITIVE_RATE.value: positives / n if n else None,
+        MetricName.PREDICTION_ENTROPY.value: (
+            sum(g["entropy_sum"] for g in groups) / n if n else None
+        ),
+    }
+
+
+def _accuracy(groups: list[dict]) -> dict:
+    labelled = _labelled(groups)
+    total = sum(g["n"] for g in labelled)
+    correct = sum(g["n"] for g in labelled if g["predicted_outcome"] == g["actual_outcome"])
+    return {
+        MetricName.ACCURACY.value: correct / total if total else None,
+        "num_with_outcome": total,
+        "num_correct": correct,
+    }
+
+
+def _bin_range(index: int, n_bins: int) -> str:
+    closing = "]" if index == n_bins - 1 else ")"
+    return f"[{index / n_bins:.2f}, {(index + 1) / n_bins:.2f}{closing}"
+
+
+def _calibration(groups: list[dict], n_bins: int) -> dict:
+    per_bin: dict[int, list] = {}  # bin → [count, confidence sum, correct]
+    for g in _labelled(groups):
+        totals = per_bin.setdefault(g["calibration_bin"], [0, 0.0, 0])
+        totals[0] += g["n"]
+        totals[1] += g["confidence_sum"]
+        if g["predicted_outcome"] == g["actual_outcome"]:
+            totals[2] += g["n"]
+    total = sum(totals[0] for totals in per_bin.values())
+    bins = []
+    for index in sorted(per_bin):
+        count, confidence_sum, correct = per_bin[index]
+        accuracy = correct / count
+        mean_confidence = confidence_sum / count
+        bins.append(
+            {
+                "bin": index,
+                "bin_range": _bin_range(index, n_bins),
+                "count": count,
+                "mean_confidence": mean_confidence,
+                "accuracy": accuracy,
+                "gap": abs(accuracy - mean_confidence),
+            }
+        )
+    return {
+        MetricName.EXPECTED_CALIBRATION_ERROR.value: (
+            sum(b["count"] / total * b["gap"] for b in bins) if total else None
+        ),
+        "max_calibration_error": max((b["gap"] for b in bins), default=None),
+        "num_bins": n_bins,
+        "total_predictions": total,
+        "bin_metrics": bins,
+    }
+
+
+def _classification(predictions, groups: list[dict]) -> dict:
+    labelled = _labelled(groups)
+    total = sum(g["n"] for g in labelled)
     result = {
         MetricName.PRECISION.value: None,
         MetricName.RECALL.value: None,
@@ -232,34 +272,31 @@ def classification_metrics(predictions: QuerySet[Prediction]) -> dict:
         return result
 
     classes = sorted(
-        {row["predicted_outcome"] for row in confusion}
-        | {row["actual_outcome"] for row in confusion}
+        {g["predicted_outcome"] for g in labelled} | {g["actual_outcome"] for g in labelled}
     )
-    binary = set(classes) <= {0, 1}
     true_pos = dict.fromkeys(classes, 0)
     predicted = dict.fromkeys(classes, 0)
     actual = dict.fromkeys(classes, 0)
-    for row in confusion:
-        predicted[row["predicted_outcome"]] += row["n"]
-        actual[row["actual_outcome"]] += row["n"]
-        if row["predicted_outcome"] == row["actual_outcome"]:
-            true_pos[row["actual_outcome"]] += row["n"]
+    for g in labelled:
+        predicted[g["predicted_outcome"]] += g["n"]
+        actual[g["actual_outcome"]] += g["n"]
+        if g["predicted_outcome"] == g["actual_outcome"]:
+            true_pos[g["actual_outcome"]] += g["n"]
 
     def scores(label):
-        tp = true_pos.get(label, 0)
-        p_count, a_count = predicted.get(label, 0), actual.get(label, 0)
+        tp, p_count, a_count = true_pos.get(label, 0), predicted.get(label, 0), actual.get(label, 0)
         precision = tp / p_count if p_count else 0.0
         recall = tp / a_count if a_count else 0.0
         f1 = 2 * tp / (p_count + a_count) if p_count + a_count else 0.0
         return precision, recall, f1
 
-    if binary:
+    if set(classes) <= {0, 1}:
         precision, recall, f1 = scores(1)
         result["average"] = "binary"
-        squared_errors = sum(row["squared_error"] for row in confusion)
+        squared_errors = sum(g["squared_error"] for g in labelled)
         result[MetricName.BRIER_SCORE.value] = squared_errors / total
         if actual.get(0) and actual.get(1):
-            result[MetricName.ROC_AUC.value] = _roc_auc(labelled)
+            result[MetricName.ROC_AUC.value] = _roc_auc(predictions.filter(LABELLED))
     else:
         per_class = [scores(label) for label in classes]
         precision, recall, f1 = (
@@ -272,30 +309,60 @@ def classification_metrics(predictions: QuerySet[Prediction]) -> dict:
     return result
 
 
+# --- the public functions -----------------------------------------------------------------
+
+
+def performance_metrics(predictions: QuerySet[Prediction]) -> dict:
+    """Label-free figures: counts, confidence spread, latency percentiles, entropy."""
+    return _performance(predictions, _groups(predictions, 1, _PERFORMANCE))
+
+
+def accuracy_metrics(predictions: QuerySet[Prediction]) -> dict:
+    """True accuracy over the labelled predictions (never confidence as a stand-in)."""
+    return _accuracy(_groups(predictions.filter(LABELLED), 1, ()))
+
+
+def calibration_metrics(predictions: QuerySet[Prediction], n_bins: int = 10) -> dict:
+    """Equal-width reliability bins over the labelled predictions, ECE and MCE."""
+    if n_bins < 1:
+        raise ValueError("n_bins must be at least 1")
+    labelled = _groups(predictions.filter(LABELLED), n_bins, ("confidence_sum",))
+    return _calibration(labelled, n_bins)
+
+
+def classification_metrics(predictions: QuerySet[Prediction]) -> dict:
+    """Precision, recall, F1 (binary or macro, as scikit-learn), ROC AUC and Brier score."""
+    labelled = _groups(predictions.filter(LABELLED), 1, ("squared_error",))
+    return _classification(predictions, labelled)
+
+
 def window_metrics(
     model_version: str | None,
     window_minutes: int | None,
     now: datetime | None = None,
     n_bins: int = 10,
 ) -> dict:
-    """Every §4/§8 prediction metric of one window, keyed by MetricName, plus the bins."""
+    """Every §4/§8 prediction metric of one window, keyed by MetricName, plus the bins.
+
+    At most three queries whatever the window holds: the grouped pass, the latency
+    percentiles and the ROC AUC ranks (the last two only when there is something to rank).
+    """
+    if n_bins < 1:
+        raise ValueError("n_bins must be at least 1")
     predictions = window_predictions(model_version, window_minutes, now)
-    performance = performance_metrics(predictions)
-    calibration = calibration_metrics(predictions, n_bins)
-    classification = classification_metrics(predictions)
-    bins = calibration["bin_metrics"]
-    labelled = calibration["total_predictions"]
-    correct = sum(round(b["accuracy"] * b["count"]) for b in bins)
-    accuracy = correct / labelled if labelled else None
-    labelled_confidence = (
-        sum(b["mean_confidence"] * b["count"] for b in bins) / labelled if labelled else None
-    )
+    groups = _groups(predictions, n_bins)
+    performance = _performance(predictions, groups)
+    accuracy = _accuracy(groups)
+    calibration = _calibration(groups, n_bins)
+    classification = _classification(predictions, groups)
+    labelled = accuracy["num_with_outcome"]
     num_predictions = performance[MetricName.NUM_PREDICTIONS.value]
+    labelled_confidence = (
+        sum(g["confidence_sum"] for g in _labelled(groups)) / labelled if labelled else None
+    )
     return {
         **performance,
-        MetricName.ACCURACY.value: accuracy,
-        "num_with_outcome": labelled,
-        "num_correct": correct,
+        **accuracy,
         MetricName.PRECISION.value: classification[MetricName.PRECISION.value],
         MetricName.RECALL.value: classification[MetricName.RECALL.value],
         MetricName.F1_SCORE.value: classification[MetricName.F1_SCORE.value],
@@ -308,7 +375,7 @@ def window_metrics(
         "max_calibration_error": calibration["max_calibration_error"],
         MetricName.LABEL_COVERAGE.value: labelled / num_predictions if num_predictions else None,
         MetricName.OVERCONFIDENCE_GAP.value: (
-            labelled_confidence - accuracy if labelled else None
+            labelled_confidence - accuracy[MetricName.ACCURACY.value] if labelled else None
         ),
-        "calibration_bins": bins,
+        "calibration_bins": calibration["bin_metrics"],
     }

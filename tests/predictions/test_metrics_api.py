@@ -116,7 +116,7 @@ def test_metrics_need_a_user(anonymous_client, db, path):
 
 
 # Token lookup (1) + the metric's own queries.
-EXPECTED_QUERIES = {"performance": 4, "accuracy": 2, "calibration": 2, "classification": 3}
+EXPECTED_QUERIES = {"performance": 3, "accuracy": 2, "calibration": 2, "classification": 3}
 
 
 @pytest.mark.parametrize("path", list(EXPECTED_QUERIES))
