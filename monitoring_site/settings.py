@@ -128,6 +128,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No badge from validator.swagger.io: the docs page makes no request off the site.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Several models have a "status" or "stage": give each choice set its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "AlertStatusEnum": "alerting.choices.AlertStatus",
+        "ActionStatusEnum": "alerting.choices.ActionStatus",
+        "DeliveryStatusEnum": "alerting.choices.DeliveryStatus",
+        "MetricStatusEnum": "predictions.choices.MetricStatus",
+        "StageEnum": "predictions.choices.Stage",
+        "SeverityEnum": "alerting.choices.Severity",
+    },
 }
 
 # --- Monitoring -----------------------------------------------------------------------

@@ -4,13 +4,8 @@ from rest_framework import serializers
 
 from alerting.choices import ChannelName, Severity
 from alerting.models import Alert, AlertRule, Delivery
+from monitoring_site.api.schema import DetailSerializer  # noqa: F401 (re-exported)
 from predictions.models import HealthSnapshot
-
-
-class DetailSerializer(serializers.Serializer):
-    """The error document: {"detail": "…"}."""
-
-    detail = serializers.CharField()
 
 
 class DeliverySerializer(serializers.ModelSerializer):
