@@ -1,7 +1,8 @@
 """The API's error format: DRF's JSON errors, and a JSON 503 when the database is down.
 
-A value the database cannot hold (e.g. a date-time whose UTC offset PostgreSQL rejects,
-sent in a filter) is the caller's mistake: 400, not 500.
+A value the database (or Python's datetime) cannot hold — a date-time whose UTC offset
+PostgreSQL rejects, or that leaves year 1..9999 once converted to UTC, sent in a filter —
+is the caller's mistake: 400, not 500.
 """
 import logging
 
@@ -14,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
-    if response is None and isinstance(exc, DataError):
+    if response is None and isinstance(exc, (DataError, OverflowError)):
         logger.info("value out of the database's range: %s", exc)
         return Response({"detail": "A value is out of the range the database accepts."},
                         status=400)
