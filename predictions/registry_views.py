@@ -83,7 +83,6 @@ def version_page(request, version):
         "events": events,
         "latest_report": latest_report,
         "psi_chart": psi_chart(latest_report) if latest_report else None,
-        "feature_rows": _feature_rows(latest_report) if latest_report else [],
         "recent_reports": reports[:10],
     })
 
