@@ -91,6 +91,7 @@ class Run:
             "single_commit_1": raw.sqlite_single_commits(path, m, 1),
             "single_commit_8": raw.sqlite_single_commits(path, m, 8),
         }
+        db.fresh_sqlite(path)  # removes the file and its WAL
 
     def rest_sqlite(self):
         path = self.work / "rest.sqlite3"
@@ -104,6 +105,7 @@ class Run:
             return n
 
         self.results["rest_sqlite"] = self._rest(url, count)
+        db.fresh_sqlite(path)
 
     def _rest(self, url, count) -> dict:
         token = db.make_token(url, "bench-ingest", ["predictions.add_prediction"])
