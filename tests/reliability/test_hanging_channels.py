@@ -18,7 +18,7 @@ from tests.reliability.conftest import INGEST_TOKEN, SUPERUSER_TOKEN, request
 
 TIMEOUT = 1.5  # MONITORING_CHANNEL_TIMEOUT_SECONDS for this test
 CHANNELS = ["slack", "webhook", "email"]
-SLACK_SECONDS = 4.0  # process start-up noise on a busy machine
+SLACK_SECONDS = 6.0  # start-up noise on a busy machine (an unbounded wait would be far beyond)
 
 
 class HangingServer:
