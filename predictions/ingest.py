@@ -569,6 +569,10 @@ def record_outcome(prediction_id: str, actual_outcome: int, now: datetime | None
         actual_outcome = clean_outcome(actual_outcome)
     except _Invalid as exc:
         raise IngestValidationError({0: {"actual_outcome": str(exc)}}) from None
+    try:
+        _clean_text(prediction_id, MAX_PREDICTION_ID)
+    except _Invalid:
+        return None  # no prediction can have this id (e.g. a NUL from a URL)
     now = now or timezone.now()
     with transaction.atomic():
         updated = Prediction.objects.filter(prediction_id=prediction_id).update(

@@ -232,6 +232,7 @@ def test_retrieve_by_prediction_id_with_dots_and_dashes(api_client_for, make_pre
     assert response.status_code == 200
     assert response.json()["prediction_id"] == "req-2026.11.24_a:1"
     assert reader.get(URL + "missing/").status_code == 404
+    assert reader.get(URL + "a%00b/").status_code == 404
 
 
 # --- the token command ---------------------------------------------------------------------

@@ -48,8 +48,10 @@ def test_single_outcome_returns_the_evaluation(labeller, stored):
     assert prediction.actual_outcome_timestamp is not None
 
 
-def test_single_outcome_of_unknown_prediction_is_404(labeller, stored):
-    response = post(labeller, "/api/v1/predictions/nope/outcome/", {"actual_outcome": 1})
+@pytest.mark.parametrize("prediction_id", ["nope", "a%00b", "x" * 200])
+def test_single_outcome_of_unknown_prediction_is_404(labeller, stored, prediction_id):
+    response = post(labeller, f"/api/v1/predictions/{prediction_id}/outcome/",
+                    {"actual_outcome": 1})
     assert response.status_code == 404
     assert "detail" in response.json()
 
