@@ -98,6 +98,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
+# --- Cache: the API throttle counts here (shared by every worker only if the cache is) -----
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns anonymous requests into 401, not 403.

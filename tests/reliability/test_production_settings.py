@@ -125,3 +125,15 @@ def test_writes_are_not_throttled_by_default(site_db, serve):
         for n in range(8)
     }
     assert statuses == {201}
+
+
+def test_throttle_counts_across_workers_with_a_shared_cache(site_db, serve, tmp_path):
+    server = serve(site_db.url, workers=2, env={
+        "API_WRITE_THROTTLE": "3/min", "CACHE_URL": f"filecache://{tmp_path}/cache"})
+    statuses = [
+        request(server.base, "POST", "/api/v1/predictions/", token=INGEST_TOKEN,
+                body=_prediction(n)).status
+        for n in range(8)
+    ]
+    assert statuses.count(201) == 3, statuses
+    assert statuses.count(429) == 5, statuses
