@@ -441,7 +441,8 @@ def _insert_rows_postgresql(rows: list[tuple]) -> set[str]:
     Either way no statement carries thousands of literals to parse.
     """
     columns = ", ".join(COLUMNS)
-    body = "".join(map(_copy_line, rows))
+    # In id order, so two batches that share ids wait for each other instead of deadlocking.
+    body = "".join(map(_copy_line, sorted(rows)))
     table = Prediction._meta.db_table
     with connection.cursor() as cursor:
         try:
