@@ -9,6 +9,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from monitoring_site.api.schema import DetailSerializer  # noqa: F401 (re-exported)
 from predictions.ingest import (
     INT_MAX,
     INT_MIN,
@@ -90,10 +91,6 @@ class PredictionInputSerializer(serializers.Serializer):
 class IngestResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     duplicates = serializers.IntegerField()
-
-
-class DetailSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 class IngestErrorsSerializer(serializers.Serializer):
