@@ -6,11 +6,12 @@ run), duplicate (the same record again in this run), rejected (with file:line an
 reason; the line itself is copied verbatim to the rejects file) or blank.
 
 Memory stays flat whatever the size of a file: lines are read one at a time and only a
-few batches are held (one being written while the next is parsed). Repeats of a ``prediction_id`` across batches are found through the
-database's unique key rather than an in-memory set: each batch asks the database which
-of its ids exist, and the primary key high-water mark taken when the run started tells
-rows this run inserted (a repeat: duplicate, or a conflict if its content differs) from
-rows an earlier run left (already present).
+few batches are held (one being written while the next is parsed). Repeats of a
+``prediction_id`` across batches are found through the database's unique key rather than
+an in-memory set: each batch asks the database which of its ids exist, and the primary
+key high-water mark taken when the run started tells rows this run inserted (a repeat:
+duplicate, or a conflict if its content differs) from rows an earlier run left (already
+present).
 """
 from __future__ import annotations
 

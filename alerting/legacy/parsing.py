@@ -10,9 +10,14 @@ worker sets Django up first (``init_worker``).
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+logger = logging.getLogger("alerting.legacy")
 
 # The Prediction fields a validated row carries (as Prediction(**row) takes them).
 PREDICTION_FIELD_NAMES = frozenset((
@@ -135,7 +140,8 @@ class PredictionParser:
 
     ``workers`` 0 parses here; otherwise that many spawned processes parse (rows are
     then not sent back: the COPY line is enough, and a row needed to compare a repeat is
-    parsed again here from the raw line).
+    parsed again here from the raw line). Should the workers fail to start or die (a
+    host where spawned processes cannot run), parsing carries on here.
     """
 
     def __init__(self, workers: int, copy_lines: bool):
@@ -143,31 +149,49 @@ class PredictionParser:
         self.copy_lines = copy_lines
         self.pool = None
         if workers > 0:
-            self.pool = multiprocessing.get_context("spawn").Pool(
-                workers, initializer=init_worker
+            self.pool = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=init_worker,
             )
 
+    def _here(self, chunk):
+        return parse_prediction_lines(chunk, True, self.copy_lines)
+
     def parse(self, chunks: Iterable[list[tuple[int, bytes]]]) -> Iterator[tuple[list, list]]:
-        if self.pool is None:
-            for chunk in chunks:
-                yield chunk, parse_prediction_lines(chunk, True, self.copy_lines)
-            return
         in_flight: deque = deque()
         for chunk in chunks:
-            in_flight.append((chunk, self.pool.apply_async(
-                parse_prediction_lines, (chunk, False, self.copy_lines)
-            )))
+            if self.pool is None:
+                while in_flight:
+                    yield self._collect(*in_flight.popleft())
+                yield chunk, self._here(chunk)
+                continue
+            try:
+                in_flight.append((chunk, self.pool.submit(
+                    parse_prediction_lines, chunk, False, self.copy_lines
+                )))
+            except BrokenProcessPool:
+                self._give_up_workers()
+                in_flight.append((chunk, None))
             if len(in_flight) > 2 * self.workers + 1:
-                done, parsed = in_flight.popleft()
-                yield done, parsed.get()
+                yield self._collect(*in_flight.popleft())
         while in_flight:
-            done, parsed = in_flight.popleft()
-            yield done, parsed.get()
+            yield self._collect(*in_flight.popleft())
+
+    def _collect(self, chunk, future):
+        if future is not None:
+            try:
+                return chunk, future.result()
+            except BrokenProcessPool:
+                self._give_up_workers()
+        return chunk, self._here(chunk)
+
+    def _give_up_workers(self) -> None:
+        if self.pool is not None:
+            logger.warning("parse workers unavailable; parsing in this process instead")
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
 
     def close(self, terminate: bool = False) -> None:
         if self.pool is not None:
-            if terminate:
-                self.pool.terminate()
-            else:
-                self.pool.close()
-            self.pool.join()
+            self.pool.shutdown(wait=not terminate, cancel_futures=terminate)
+            self.pool = None
