@@ -697,13 +697,16 @@ class _OrmPredictionStore:
 
 
 class _PostgresPredictionStore:
-    """PostgreSQL: COPY each batch into a temporary table, then one INSERT … SELECT … ON
-    CONFLICT DO NOTHING RETURNING names exactly the ids that were new.
+    """PostgreSQL: each batch is COPY'd straight into the table. When that fails (an id
+    stored already — a re-run —, one inserted by someone else meanwhile, or a row the
+    database refuses), the batch goes through a temporary table and INSERT … SELECT … ON
+    CONFLICT DO NOTHING RETURNING, which names exactly the new ids; failing that, row by
+    row.
 
     The writing happens on a connection of its own, in one background thread, so the
-    database works on batch N while this process parses batch N + 1 (psycopg2 lets go of
-    the GIL while it waits). Batches are written in order; each commits on its own, except
-    in a dry run, where everything is rolled back at the end.
+    database works on batch N while batch N + 1 is parsed (psycopg2 lets go of the GIL
+    while it waits). Batches are written in order; each commits on its own, except in a
+    dry run, where everything is rolled back at the end.
     """
 
     TEMP = "legacy_prediction_batch"
@@ -711,19 +714,11 @@ class _PostgresPredictionStore:
     def __init__(self, dry_run: bool, threaded: bool):
         self.dry_run = dry_run
         quote = connection.ops.quote_name
-        columns = [f.column for f in PREDICTION_COPY_FIELDS]
         self.table = quote(Prediction._meta.db_table)
-        self.column_list = ", ".join(quote(c) for c in columns)
-        # features/metadata come from the source line (validated already): {} when
-        # absent or null, as the validator has it.
-        select = ", ".join(
-            f"COALESCE(NULLIF(source -> '{c}', 'null'::jsonb), '{{}}'::jsonb)"
-            if c in ("features", "metadata") else quote(c)
-            for c in columns
-        )
+        self.column_list = ", ".join(quote(f.column) for f in PREDICTION_COPY_FIELDS)
         self.insert_sql = (
-            f"INSERT INTO {self.table} ({self.column_list}) SELECT {select} FROM {self.TEMP} "
-            f"ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id"
+            f"INSERT INTO {self.table} ({self.column_list}) SELECT {self.column_list} "
+            f"FROM {self.TEMP} ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id"
         )
         self.insert_one_sql = (
             f"INSERT INTO {self.table} ({self.column_list}) VALUES "
@@ -742,7 +737,7 @@ class _PostgresPredictionStore:
             self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import_legacy")
 
     def submit(self, lines: list[_Line]) -> Future:
-        copy_text = "".join(line.copy or copy_line(line.row, line.raw) for line in lines)
+        copy_text = "".join(line.copy or copy_line(line.row) for line in lines)
         if self.writer is not None:
             return self.writer.submit(self._write_and_commit, lines, copy_text)
         # Inside a caller's transaction (tests, a dry run's savepoint): Django's own
@@ -760,25 +755,35 @@ class _PostgresPredictionStore:
         return written
 
     def _write(self, cursor, lines: list[_Line], copy_text: str):
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.TEMP} (prediction_id text, "
-            'model_version text, "timestamp" timestamptz, predicted_outcome bigint, '
-            "confidence double precision, actual_outcome bigint, "
-            "actual_outcome_timestamp timestamptz, latency_ms double precision, "
-            "source jsonb)"
-        )
+        failed = {}
         try:
             cursor.execute("SAVEPOINT legacy_batch")
-            cursor.execute(f"TRUNCATE {self.TEMP}")
-            cursor.copy_expert(f"COPY {self.TEMP} FROM STDIN", io.StringIO(copy_text))
-            cursor.execute(self.insert_sql)
-            inserted = {pid for (pid,) in cursor.fetchall()}
+            cursor.copy_expert(
+                f"COPY {self.table} ({self.column_list}) FROM STDIN", io.StringIO(copy_text)
+            )
             cursor.execute("RELEASE SAVEPOINT legacy_batch")
-            failed = {}
+            inserted = {line.pid for line in lines}
         except Exception:
-            # A bad row spoils the whole COPY: retry one row at a time.
             cursor.execute("ROLLBACK TO SAVEPOINT legacy_batch")
-            inserted, failed = self._insert_one_by_one(cursor, [line.row for line in lines])
+            try:
+                cursor.execute("SAVEPOINT legacy_batch")
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.TEMP} AS "
+                    f"SELECT {self.column_list} FROM {self.table} WITH NO DATA"
+                )
+                cursor.execute(f"TRUNCATE {self.TEMP}")
+                cursor.copy_expert(
+                    f"COPY {self.TEMP} ({self.column_list}) FROM STDIN", io.StringIO(copy_text)
+                )
+                cursor.execute(self.insert_sql)
+                inserted = {pid for (pid,) in cursor.fetchall()}
+                cursor.execute("RELEASE SAVEPOINT legacy_batch")
+            except Exception:
+                # A row the database refuses spoils any COPY: one row at a time.
+                cursor.execute("ROLLBACK TO SAVEPOINT legacy_batch")
+                inserted, failed = self._insert_one_by_one(
+                    cursor, [line.row for line in lines]
+                )
         others = [
             line.pid for line in lines if line.pid not in inserted and line.pid not in failed
         ]

@@ -69,7 +69,7 @@ def parse_prediction_lines(
             continue
         parsed.append((
             OK, number, row["prediction_id"], row if keep_rows else None,
-            copy_line(row, raw) if copy_lines else None,
+            copy_line(row) if copy_lines else None,
         ))
     return parsed
 
@@ -91,23 +91,25 @@ def copy_text(text: str) -> str:
     return text
 
 
-def copy_line(row: dict, raw: bytes) -> str:
-    """One prediction as a line of COPY text for the importer's temporary table: the
-    validated scalar values, then the source line itself, from which PostgreSQL takes
-    features and metadata as they were written (no second JSON encoding here)."""
+def copy_line(row: dict) -> str:
+    """One prediction as a line of COPY text, columns in the order of the importer's
+    PREDICTION_COPY_FIELDS (prediction_id … latency_ms)."""
     actual = row.get("actual_outcome")
     actual_at = row.get("actual_outcome_timestamp")
     latency = row.get("latency_ms")
+    features = row.get("features")
+    metadata = row.get("metadata")
     return "\t".join((
         copy_text(row["prediction_id"]),
         copy_text(row["model_version"]),
         row["timestamp"].isoformat(),
         str(row["predicted_outcome"]),
         repr(row["confidence"]),
+        copy_text(encode_json(features)) if features else "{}",
+        copy_text(encode_json(metadata)) if metadata else "{}",
         "\\N" if actual is None else str(actual),
         "\\N" if actual_at is None else actual_at.isoformat(),
         "\\N" if latency is None else repr(latency),
-        copy_text(raw.decode("utf-8").rstrip("\r\n")),
     )) + "\n"
 
 

@@ -301,17 +301,40 @@ def test_outside_a_transaction_batches_commit_on_their_own(legacy_dir, tmp_path,
     assert (stored.features, stored.metadata) == (source["features"], source["metadata"])
 
 
-def test_a_batch_the_database_refuses_is_retried_line_by_line(tmp_path):
-    """NaN in a key nobody reads passes validation but not PostgreSQL's JSON parser:
-    the batch falls back to one row at a time and still stores every good line."""
-    odd = json.dumps({**PREDICTION, "prediction_id": "odd", "extra": 1.5}).replace(
-        "1.5", "NaN")
+def test_a_batch_the_database_refuses_is_retried_line_by_line(tmp_path, monkeypatch):
+    """One line the database cannot take in bulk (spoilt here on purpose) sends the batch
+    down the slower paths; every good line is still stored."""
+    from alerting.legacy import parsing
+
+    real_copy_line = parsing.copy_line
+
+    def spoilt(row):
+        text = real_copy_line(row)
+        return text.replace("\t", "\t\t", 1) if row["prediction_id"] == "odd" else text
+
+    monkeypatch.setattr(parsing, "copy_line", spoilt)
     write_jsonl(tmp_path / "predictions.jsonl", [
-        PREDICTION, odd, {**PREDICTION, "prediction_id": "after"},
+        PREDICTION, {**PREDICTION, "prediction_id": "odd"},
+        {**PREDICTION, "prediction_id": "after"},
     ])
     report = import_legacy_dir(tmp_path, rejects_path=tmp_path / "r.jsonl")
     assert report.files["predictions.jsonl"].imported == 3
     assert Prediction.objects.get(prediction_id="odd").features == PREDICTION["features"]
+
+
+def test_a_batch_mixing_new_and_stored_ids(tmp_path):
+    """Half the batch is stored already: the bulk COPY cannot take it; the rest still
+    goes in, and the stored half is told apart from the new."""
+    write_jsonl(tmp_path / "predictions.jsonl", [PREDICTION])
+    import_legacy_dir(tmp_path, rejects_path=tmp_path / "r.jsonl")
+    write_jsonl(tmp_path / "predictions.jsonl", [
+        {**PREDICTION, "prediction_id": "new_1"}, PREDICTION,
+        {**PREDICTION, "prediction_id": "new_2", "features": {"tab": "a\tb\\c"}},
+    ])
+    report = import_legacy_dir(tmp_path, rejects_path=tmp_path / "r.jsonl")
+    counts = report.files["predictions.jsonl"]
+    assert (counts.imported, counts.already_present) == (2, 1)
+    assert Prediction.objects.get(prediction_id="new_2").features == {"tab": "a\tb\\c"}
 
 
 def test_an_unwritable_rejects_place_is_refused_before_importing(tmp_path):
