@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import platform
 import shutil
 import sys
@@ -270,8 +271,6 @@ def environment(url) -> dict:
         cur.execute("SHOW synchronous_commit")
         (sync_commit,) = cur.fetchone()
     conn.close()
-    import os
-
     commit = "unknown"
     head = db.ROOT / ".git" / "HEAD"
     if head.exists():
@@ -294,6 +293,7 @@ def environment(url) -> dict:
         "postgresql_synchronous_commit": sync_commit,
         "sqlite": sqlite3.sqlite_version,
         "git_commit": commit,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -326,6 +326,7 @@ def main(argv=None) -> int:
     run.step("import", run.import_legacy)
     run.step("drift", run.drift)
     run.results["total_seconds"] = time.perf_counter() - started
+    run.results["environment"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
 
     targets = report.targets(run.results)
     run.results["targets"] = targets

@@ -149,7 +149,8 @@ def markdown(results: dict) -> str:
         f"Sizes (scale {size['scale']}): {size['ingest_rows']:,} rows for batch ingestion, "
         f"{size['single_posts']:,} single POSTs, {size['metric_rows']:,} predictions for the "
         f"metrics and the legacy file, {size['import_lines']:,} lines for import_legacy. "
-        f"Run took {results.get('total_seconds', 0):.0f} s.",
+        f"Run took {results.get('total_seconds', 0):.0f} s; load average (1, 5, 15 min) "
+        f"{env.get('load_average_at_start')} at start, {env.get('load_average_at_end')} at end.",
         "",
         "### Targets",
         "",
