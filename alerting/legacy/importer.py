@@ -421,7 +421,10 @@ class _Importer:
     def _settle_repeat(self, counts, line, stored_row, kind, first_number) -> None:
         """A line whose prediction_id is already stored: the same, or a conflict."""
         pid = line.pid
-        if same_prediction(stored_row, line.row):
+        # Fast path: the same COPY text means the same content (no need to parse the
+        # line again when it was parsed in a worker).
+        same = line.copy is not None and line.copy == copy_line(stored_row)
+        if same or same_prediction(stored_row, line.row):
             if kind == "earlier":
                 counts.already_present += 1
             else:

@@ -28,8 +28,9 @@ PREDICTION_FIELD_NAMES = frozenset((
 OK, REJECT, BLANK = "ok", "reject", "blank"
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-# One encoder, made once: json.dumps with options builds a new one on every call.
-encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# One encoder, made once: json.dumps with options builds a new one on every call. Keys
+# sorted, so that a stored row and a line with the same content give the same COPY text.
+encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 
 
 def parse_prediction_lines(
