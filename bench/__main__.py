@@ -119,8 +119,12 @@ class Run:
             endpoints.ingest(port, token, warmup, 4, 80)  # both workers load their code
             out["batch"] = endpoints.ingest(port, token, batches, 4, n)
             out["single"] = endpoints.ingest(port, token, singles, 8, m)
+            # One client alone: the latency of one request, without queueing.
+            lone = max(50, m // 8)
+            out["single_1_client"] = endpoints.ingest(
+                port, token, endpoints.single_bodies(lone, "r1"), 1, lone)
         out["stored_rows"] = count()
-        out["expected_rows"] = 80 + n + m
+        out["expected_rows"] = 80 + n + m + lone
         return out
 
     # --- Metrics at 1,000,000 predictions ---------------------------------------------
