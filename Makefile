@@ -14,7 +14,8 @@ lint:
 	.venv/bin/ruff check .
 
 bench:          ## benchmarks against this machine's raw database speed (minutes)
-	python3 scripts/dev.py manage check >/dev/null && .venv/bin/python -m bench
+                ## (options: make bench BENCH_ARGS="--scale 0.1 --db-prefix mybench")
+	python3 scripts/dev.py manage check >/dev/null && .venv/bin/python -m bench $(BENCH_ARGS)
 
 ci:
 	bash .ci/run
