@@ -23,6 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 _ids = itertools.count(1)
 
 
+# Set in this process for Playwright's sake; never handed to the processes tests start.
+TEST_ONLY_VARIABLES = ("DJANGO_ALLOW_ASYNC_UNSAFE",)
+
+
+def subprocess_env() -> dict:
+    """This process's environment, less what only the test process itself may use."""
+    return {k: v for k, v in os.environ.items() if k not in TEST_ONLY_VARIABLES}
+
+
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
@@ -112,7 +121,7 @@ def gunicorn_server(tmp_path):
 
     def start(extra_env=None, workers=1):
         port = free_port()
-        env = {**os.environ, **(extra_env or {})}
+        env = {**subprocess_env(), **(extra_env or {})}
         log = open(tmp_path / f"gunicorn-{port}.log", "w")  # noqa: SIM115 (closed below)
         proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "monitoring_site.wsgi",

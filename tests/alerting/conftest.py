@@ -1,7 +1,6 @@
 """Helpers of the alerting tests: rules, alerts, local servers that receive notifications."""
 import itertools
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from alerting.models import Alert, AlertRule
+from tests.conftest import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
 _ids = itertools.count(1)
@@ -200,7 +200,7 @@ def database_url_for_subprocess(tmp_path):
 
 def manage(database_url, *args, env=None, timeout=120, check=True):
     """Run ``manage.py *args`` in a new Python process against ``database_url``."""
-    process_env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
+    process_env = {**subprocess_env(), "DATABASE_URL": database_url, **(env or {})}
     completed = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT, env=process_env, capture_output=True, text=True, timeout=timeout,
@@ -215,7 +215,7 @@ def manage(database_url, *args, env=None, timeout=120, check=True):
 
 def start_manage(database_url, *args, env=None, log_path=None):
     """Start ``manage.py *args`` in the background; returns the Popen."""
-    process_env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
+    process_env = {**subprocess_env(), "DATABASE_URL": database_url, **(env or {})}
     out = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115
     return subprocess.Popen(
         [sys.executable, "manage.py", *args],

@@ -23,7 +23,7 @@ import psycopg2
 import pytest
 from django.db import connection
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, subprocess_env
 
 # Fixed tokens of the users the template holds (40 characters, like DRF's keys).
 SUPERUSER_TOKEN = "su" + "0" * 38
@@ -59,7 +59,7 @@ def manage(database_url: str, *args: str, env: dict | None = None, timeout: floa
     done = subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url, **(env or {})},
+        env={**subprocess_env(), "DATABASE_URL": database_url, **(env or {})},
         capture_output=True, text=True, timeout=timeout, check=False,
     )
     assert done.returncode == 0, f"manage.py {args[0]} failed:\n{done.stdout}\n{done.stderr}"
@@ -235,7 +235,9 @@ def serve(tmp_path):
     def start(database_url: str, env: dict | None = None, workers: int = 1,
               timeout: int = 60) -> Server:
         port = free_port()
-        full_env = {**os.environ, **PRODUCTION_ENV, "DATABASE_URL": database_url, **(env or {})}
+        full_env = {
+            **subprocess_env(), **PRODUCTION_ENV, "DATABASE_URL": database_url, **(env or {})
+        }
         log_path = tmp_path / f"gunicorn-{port}.log"
         with open(log_path, "w") as log:
             process = subprocess.Popen(

@@ -4,7 +4,6 @@ They cannot stall the monitor loop beyond MONITORING_CHANNEL_TIMEOUT_SECONDS per
 nor ingestion at all; the deliveries are recorded as failed (to be retried), not lost.
 These are behaviour bounds (a hang would exceed them by far), not performance thresholds.
 """
-import os
 import socket
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, subprocess_env
 from tests.reliability.conftest import INGEST_TOKEN, SUPERUSER_TOKEN, request
 
 TIMEOUT = 1.5  # MONITORING_CHANNEL_TIMEOUT_SECONDS for this test
@@ -62,7 +61,7 @@ def _monitor_once(database_url, env):
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "manage.py", "run_monitor", "--once", "--window-minutes", "60"],
-        cwd=ROOT, env={**os.environ, **env, "DATABASE_URL": database_url},
+        cwd=ROOT, env={**subprocess_env(), **env, "DATABASE_URL": database_url},
         capture_output=True, text=True, timeout=180,
     )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -3,14 +3,13 @@
 Checked over a real gunicorn with DEBUG off, as deployed behind a TLS proxy (the proxy
 sets X-Forwarded-Proto).
 """
-import os
 import re
 import secrets
 import subprocess
 import sys
 from urllib.parse import urlencode
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, subprocess_env
 from tests.reliability.conftest import INGEST_TOKEN, READER_TOKEN, request
 
 HOST = "monitoring.example.com"
@@ -19,7 +18,7 @@ HTTPS = {"Host": HOST, "X-Forwarded-Proto": "https"}
 
 def test_check_deploy_gives_no_warning(tmp_path):
     env = {
-        **os.environ,
+        **subprocess_env(),
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(64),
         "ALLOWED_HOSTS": HOST,
