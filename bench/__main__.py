@@ -282,6 +282,11 @@ def environment(url) -> dict:
 
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=db.ROOT,
                                 capture_output=True, text=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--short", "--untracked-files=no"],
+                                 cwd=db.ROOT, capture_output=True, text=True).stdout.split("\n")
+        changed = [line[3:] for line in changed if line.strip()]
+        if changed:
+            commit += f" + uncommitted changes to {', '.join(changed)}"
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": cpu,
