@@ -272,6 +272,12 @@ def _fast_clean(raw: dict, now: datetime) -> tuple[dict, dict] | None:
             timestamp = timestamp.replace(tzinfo=UTC)
         elif timestamp.tzinfo is not UTC:
             return None
+    elif type(timestamp) is int or type(timestamp) is float:
+        # Epoch seconds, the legacy library's format (and most model services').
+        try:
+            timestamp = datetime.fromtimestamp(timestamp, tz=UTC)
+        except (ValueError, OverflowError, OSError):  # NaN, ±inf, out of range
+            return None
     else:
         return None
     latency = get("latency_ms")

@@ -271,6 +271,7 @@ def test_awkward_text_round_trips():
         item(4, timestamp="2026-11-24T10:00:00"),
         item(5, timestamp="2026-11-24T10:00:00+02:00"),
         item(6, timestamp=1_700_000_000),
+        item(11, timestamp=1_767_225_600.123456),
         item(7, prediction_id="pré-7", features={"ville": "Orléans"}),
         item(8, predicted_outcome=1.0, latency_ms=2),
         item(9, actual_outcome=0, actual_outcome_timestamp="2026-11-24T11:00:00Z"),
@@ -297,6 +298,8 @@ def test_fast_path_builds_the_same_row_as_the_full_check(raw):
         {"prediction_id": "x" * 129}, {"predicted_outcome": True}, {"features": [1]},
         {"features": {"x": math.inf}}, {"timestamp": "nope"}, {"latency_ms": -0.5},
         {"latency_ms": math.inf}, {"actual_outcome": 2**31},
+        {"timestamp": math.nan}, {"timestamp": math.inf}, {"timestamp": 1e20},
+        {"timestamp": True},
     ],
 )
 def test_fast_path_never_accepts_what_the_full_check_refuses(overrides):
