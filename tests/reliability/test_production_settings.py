@@ -53,6 +53,10 @@ def test_security_headers_and_secure_cookies_in_production(site_db, serve):
     assert plain.status == 301
     assert plain.header("Location") == f"https://{HOST}/accounts/login/"
 
+    # …except the health probe, which load balancers make over plain HTTP.
+    probe = request(server.base, "GET", "/healthz", headers={"Host": HOST})
+    assert probe.status == 200
+
     page = request(server.base, "GET", "/accounts/login/", headers=HTTPS)
     assert page.status == 200
     assert page.header("Strict-Transport-Security") == (
