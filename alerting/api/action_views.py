@@ -25,6 +25,7 @@ from alerting.api.action_serializers import (
 from alerting.choices import ActionStatus, ActionType, RiskLevel
 from alerting.drift_rules import evaluate_drift_rules
 from alerting.models import AgentAction, Alert
+from monitoring_site.api.filters import UTCDateTimeFilter
 from predictions.api.registry_serializers import DriftComputeSerializer, InsufficientDataSerializer
 from predictions.drift import DriftWindowError, InsufficientData, compute_drift_report
 from predictions.models import DriftReport
@@ -47,7 +48,7 @@ class AgentActionFilter(django_filters.FilterSet):
     action_type = django_filters.ChoiceFilter(choices=ActionType.choices)
     risk_level = django_filters.ChoiceFilter(choices=RiskLevel.choices)
     requested_by = django_filters.CharFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    since = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = AgentAction

@@ -3,6 +3,7 @@ import django_filters
 
 from alerting.choices import AlertStatus, Severity
 from alerting.models import Alert, AlertRule
+from monitoring_site.api.filters import UTCDateTimeFilter
 
 BOOLEAN_CHOICES = [(v, v) for v in ("true", "false", "True", "False", "1", "0")]
 
@@ -21,8 +22,8 @@ class AlertFilter(django_filters.FilterSet):
     model_version = django_filters.CharFilter()
     component = django_filters.CharFilter()
     rule = django_filters.CharFilter(field_name="rule__rule_id", label="Rule id")
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lte")
+    since = UTCDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="timestamp", lookup_expr="lte")
 
     class Meta:
         model = Alert

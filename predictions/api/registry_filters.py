@@ -1,6 +1,7 @@
 """Filters of the drift-report and retraining-decision lists (SPEC §8)."""
 import django_filters
 
+from monitoring_site.api.filters import UTCDateTimeFilter
 from predictions.choices import DecisionAction, TriggerReason
 from predictions.models import DriftReport, RetrainingDecision
 
@@ -8,7 +9,7 @@ from predictions.models import DriftReport, RetrainingDecision
 class DriftReportFilter(django_filters.FilterSet):
     model_version = django_filters.CharFilter()
     drifted = django_filters.BooleanFilter(field_name="dataset_drift_detected")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    since = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = DriftReport
@@ -19,7 +20,7 @@ class RetrainingDecisionFilter(django_filters.FilterSet):
     model_version = django_filters.CharFilter()
     action = django_filters.ChoiceFilter(choices=DecisionAction.choices)
     trigger_reason = django_filters.ChoiceFilter(choices=TriggerReason.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    since = UTCDateTimeFilter(field_name="timestamp", lookup_expr="gte")
 
     class Meta:
         model = RetrainingDecision
