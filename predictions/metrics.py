@@ -134,9 +134,23 @@ def _percentiles(predictions: QuerySet[Prediction], n: int, percents: tuple[int,
     """Nearest-rank percentiles (the ⌈p·n⌉-th smallest latency), with one sort in SQL."""
     # Integer ceiling: no float rounding surprises (0.95 · n is not always exact).
     ranks = [max(1, -(-percent * n // 100)) for percent in percents]
+    with_latency = predictions.filter(latency_ms__isnull=False)
+    if connections[predictions.db].vendor == "postgresql":
+        # One ordered-set aggregate: a single sort, no row numbers materialised.
+        # percentile_disc(f) takes row ceil(f·n); (rank − ½)/n lands on `rank` whatever
+        # the float rounding of the division and the product.
+        sql, params = with_latency.values("latency_ms").order_by().query.sql_with_params()
+        with connections[predictions.db].cursor() as cursor:
+            cursor.execute(
+                "SELECT percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY latency_ms) "
+                f"FROM ({sql}) window_latencies",
+                [[(rank - 0.5) / n for rank in ranks], *params],
+            )
+            return list(cursor.fetchone()[0])
     ranked = (
-        predictions.filter(latency_ms__isnull=False)
-        .annotate(latency_rank=Window(RowNumber(), order_by=F("latency_ms").asc()))
+        with_latency.annotate(
+            latency_rank=Window(RowNumber(), order_by=F("latency_ms").asc())
+        )
         .filter(latency_rank__in=sorted(set(ranks)))
         .values_list("latency_rank", "latency_ms")
     )

@@ -279,3 +279,24 @@ def test_metric_queries_do_not_grow_with_rows(django_assert_max_num_queries):
     build_rows(11, 600)
     with django_assert_max_num_queries(len(few.captured_queries)):
         metrics.window_metrics("v1", 60, now=NOW)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 20, 100, 137, 1000])
+def test_latency_percentiles_are_nearest_rank_for_any_count(n):
+    # Every percent, every count: the ⌈p·n⌉-th smallest, whatever the float rounding
+    # of p·n (PostgreSQL uses an ordered-set aggregate, SQLite a row number).
+    from predictions.metrics import _percentiles
+
+    rng = np.random.default_rng(n)
+    latencies = rng.gamma(2.0, 15.0, size=n).round(3)
+    Prediction.objects.bulk_create(
+        Prediction(prediction_id=f"lat{n}_{i}", model_version="v1", predicted_outcome=1,
+                   confidence=0.5, latency_ms=float(value))
+        for i, value in enumerate(latencies)
+    )
+    percents = (1, 5, 10, 25, 33, 50, 66, 75, 90, 95, 99, 100)
+    ordered = np.sort(latencies)
+    expected = [ordered[max(1, -(-p * n // 100)) - 1] for p in percents]  # exact ⌈p·n/100⌉
+    got = _percentiles(Prediction.objects.all(), n, percents)
+    assert got == pytest.approx(expected)
