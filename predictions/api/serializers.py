@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from monitoring_site.api.schema import DetailSerializer  # noqa: F401 (re-exported)
 from predictions.ingest import (
+    COLUMNS,
     INT_MAX,
     INT_MIN,
     MAX_MODEL_VERSION,
@@ -29,18 +30,7 @@ MAX_COUNT = 2**31 - 1
 class PredictionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Prediction
-        fields = [
-            "prediction_id",
-            "model_version",
-            "timestamp",
-            "predicted_outcome",
-            "confidence",
-            "features",
-            "metadata",
-            "actual_outcome",
-            "actual_outcome_timestamp",
-            "latency_ms",
-        ]
+        fields = list(COLUMNS)  # every stored column, in the ingest order
         read_only_fields = fields
 
 
