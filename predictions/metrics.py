@@ -270,21 +270,11 @@ def _calibration(groups: list[dict], n_bins: int) -> dict:
     }
 
 
-def _classification(predictions, groups: list[dict]) -> dict:
-    labelled = _labelled(groups)
-    total = sum(g["n"] for g in labelled)
-    result = {
-        MetricName.PRECISION.value: None,
-        MetricName.RECALL.value: None,
-        MetricName.F1_SCORE.value: None,
-        MetricName.ROC_AUC.value: None,
-        MetricName.BRIER_SCORE.value: None,
-        "average": None,
-        "num_with_outcome": total,
-    }
-    if not total:
-        return result
-
+def confusion_scores(labelled: list[dict]) -> dict:
+    """Precision, recall and F1 of labelled groups (``predicted_outcome``, ``actual_outcome``,
+    ``n``): binary with class 1 positive when every class is 0 or 1, else the macro average
+    over the classes present, zero division giving 0 — as scikit-learn computes them.
+    """
     classes = sorted(
         {g["predicted_outcome"] for g in labelled} | {g["actual_outcome"] for g in labelled}
     )
@@ -304,22 +294,45 @@ def _classification(predictions, groups: list[dict]) -> dict:
         f1 = 2 * tp / (p_count + a_count) if p_count + a_count else 0.0
         return precision, recall, f1
 
-    if set(classes) <= {0, 1}:
+    binary = set(classes) <= {0, 1}
+    if binary:
         precision, recall, f1 = scores(1)
-        result["average"] = "binary"
-        squared_errors = sum(g["squared_error"] for g in labelled)
-        result[MetricName.BRIER_SCORE.value] = squared_errors / total
-        if actual.get(0) and actual.get(1):
-            result[MetricName.ROC_AUC.value] = _roc_auc(predictions.filter(LABELLED))
     else:
         per_class = [scores(label) for label in classes]
         precision, recall, f1 = (
             sum(column) / len(classes) for column in zip(*per_class, strict=True)
         )
-        result["average"] = "macro"
-    result[MetricName.PRECISION.value] = precision
-    result[MetricName.RECALL.value] = recall
-    result[MetricName.F1_SCORE.value] = f1
+    return {
+        MetricName.PRECISION.value: precision,
+        MetricName.RECALL.value: recall,
+        MetricName.F1_SCORE.value: f1,
+        "average": "binary" if binary else "macro",
+        "both_classes": binary and bool(actual.get(0)) and bool(actual.get(1)),
+    }
+
+
+def _classification(predictions, groups: list[dict]) -> dict:
+    labelled = _labelled(groups)
+    total = sum(g["n"] for g in labelled)
+    result = {
+        MetricName.PRECISION.value: None,
+        MetricName.RECALL.value: None,
+        MetricName.F1_SCORE.value: None,
+        MetricName.ROC_AUC.value: None,
+        MetricName.BRIER_SCORE.value: None,
+        "average": None,
+        "num_with_outcome": total,
+    }
+    if not total:
+        return result
+    scores = confusion_scores(labelled)
+    both_classes = scores.pop("both_classes")
+    result.update(scores)
+    if scores["average"] == "binary":
+        squared_errors = sum(g["squared_error"] for g in labelled)
+        result[MetricName.BRIER_SCORE.value] = squared_errors / total
+        if both_classes:
+            result[MetricName.ROC_AUC.value] = _roc_auc(predictions.filter(LABELLED))
     return result
 
 
