@@ -2,7 +2,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from predictions.api import registry_views, views
+from predictions.api import registry_views, series_views, views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("predictions", views.PredictionViewSet, basename="prediction")
@@ -33,5 +33,6 @@ urlpatterns = [
         name="metrics-classification",
     ),
     path("metrics/trend/", views.TrendView.as_view(), name="metrics-trend"),
+    path("metrics/series/", series_views.SeriesView.as_view(), name="metrics-series"),
     *router.urls,
 ]

@@ -219,3 +219,24 @@ def test_identical_confidences_still_have_exact_sums():
     (point,) = metric_series("v", START, START + timedelta(hours=1))
     assert point["avg_confidence"] == pytest.approx(0.8, abs=1e-12)
     assert math.isclose(point["positive_rate"], 1.0)
+
+
+@pytest.mark.django_db
+def test_rebuild_rollups_command_reports_and_repairs():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from predictions.models import PredictionHour
+
+    ingest_predictions([{"prediction_id": "c1", "model_version": "v", "predicted_outcome": 1,
+                         "confidence": 0.7, "timestamp": START.isoformat()}])
+    PredictionHour.objects.update(n=3)
+    out = StringIO()
+    call_command("rebuild_rollups", "--model-version", "v", "--since", START.isoformat(),
+                 stdout=out)
+    assert "n was 3, is 1" in out.getvalue() and "1 differed" in out.getvalue()
+    assert PredictionHour.objects.get().n == 1
+    out = StringIO()
+    call_command("rebuild_rollups", stdout=out)
+    assert "0 differed" in out.getvalue()
