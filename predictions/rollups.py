@@ -265,7 +265,7 @@ def rebuild(model_version: str | None = None, since: datetime | None = None) -> 
         first_hour = epoch_hour(since)
         filters["hour__gte"] = first_hour
         where.append("p.timestamp >= %s")
-        params.append(hour_start(first_hour))
+        params.append(connection.ops.adapt_datetimefield_value(hour_start(first_hour)))
     source = (
         f"SELECT {_ROW_COLUMNS}, p.actual_outcome, 1 AS sign FROM {_PREDICTIONS} p "
         f"WHERE {' AND '.join(where)}"
