@@ -95,12 +95,14 @@ class PerformanceMetric(models.Model):
     timestamp = models.DateTimeField(default=timezone.now)
     metric_name = models.CharField(max_length=64)
     value = models.FloatField()
-    window_size = models.PositiveIntegerField()
+    window_size = models.PositiveIntegerField(default=0)
     threshold = models.FloatField(null=True, blank=True)
     status = models.CharField(
         max_length=16, choices=MetricStatus.choices, default=MetricStatus.NORMAL
     )
     model_version = models.CharField(max_length=64, blank=True, default="")
+    # What the service said about the value (pushed metrics, SPEC §9); {} for legacy rows.
+    metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-timestamp", "-id"]
@@ -319,3 +321,25 @@ class OutcomeHour(models.Model):
             f"{self.model_version} hour {self.hour} "
             f"{self.predicted_outcome}→{self.actual_outcome}"
         )
+
+
+class CustomMetricHour(models.Model):
+    """Count, sum, minimum and maximum of one named metric of a version in one hour."""
+
+    metric_name = models.CharField(max_length=64)
+    model_version = models.CharField(max_length=64, blank=True, default="")
+    hour = models.BigIntegerField()
+    count = models.BigIntegerField(default=0)
+    value_sum = models.FloatField(default=0.0)
+    low = models.FloatField(null=True)
+    high = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric_name", "model_version", "hour"], name="custommetrichour_key"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.metric_name} {self.model_version or '-'} hour {self.hour}"

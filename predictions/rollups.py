@@ -20,7 +20,14 @@ from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
-from predictions.models import CALIBRATION_BINS, OutcomeHour, Prediction, PredictionHour
+from predictions.models import (
+    CALIBRATION_BINS,
+    CustomMetricHour,
+    OutcomeHour,
+    PerformanceMetric,
+    Prediction,
+    PredictionHour,
+)
 
 HOUR_SECONDS = 3600
 _IDS_PER_QUERY = 5000
@@ -31,6 +38,8 @@ _TOLERANCE = 1e-9
 _PREDICTIONS = Prediction._meta.db_table
 _PREDICTION_HOURS = PredictionHour._meta.db_table
 _OUTCOME_HOURS = OutcomeHour._meta.db_table
+_METRICS = PerformanceMetric._meta.db_table
+_METRIC_HOURS = CustomMetricHour._meta.db_table
 
 PREDICTION_SUMS = (
     "n", "confidence_sum", "shifted_sum", "shifted_squares", "entropy_sum", "low", "high",
@@ -39,6 +48,7 @@ PREDICTION_SUMS = (
 BIN_COUNTS = tuple(f"bin{i}_n" for i in range(CALIBRATION_BINS))
 BIN_CONFIDENCES = tuple(f"bin{i}_confidence" for i in range(CALIBRATION_BINS))
 OUTCOME_SUMS = ("n", "confidence_sum", "squared_error", *BIN_COUNTS, *BIN_CONFIDENCES)
+METRIC_SUMS = ("count", "value_sum", "low", "high")
 
 
 def epoch_hour(moment: datetime) -> int:
@@ -158,6 +168,21 @@ def _outcome_hour_sql(source: str) -> str:
     )
 
 
+def _metric_hour_sql(source: str) -> str:
+    return _upsert(
+        _METRIC_HOURS,
+        ("metric_name", "model_version", "hour"),
+        {
+            "count": "COUNT(*)",
+            "value_sum": "SUM(s.value)",
+            "low": "MIN(s.value)",
+            "high": "MAX(s.value)",
+        },
+        source,
+    )
+
+
+_METRIC_COLUMNS = "m.metric_name, m.model_version, m.timestamp AS ts, m.value"
 _ROW_COLUMNS = (
     "p.model_version, p.timestamp AS ts, p.predicted_outcome, p.confidence, p.latency_ms"
 )
@@ -186,6 +211,19 @@ def add_predictions(prediction_ids) -> None:
             )
             cursor.execute(_prediction_hour_sql(source), params)
             cursor.execute(_outcome_hour_sql(source), params)
+
+
+def add_custom_metrics(metric_pks) -> None:
+    """Add newly inserted named metric values (PerformanceMetric rows) to their hours."""
+    metric_pks = list(metric_pks)
+    with connection.cursor() as cursor:
+        for start in range(0, len(metric_pks), _IDS_PER_QUERY):
+            chunk = metric_pks[start : start + _IDS_PER_QUERY]
+            source = (
+                f"SELECT {_METRIC_COLUMNS} FROM {_METRICS} m "
+                f"WHERE m.id IN ({', '.join(['%s'] * len(chunk))})"
+            )
+            cursor.execute(_metric_hour_sql(source), chunk)
 
 
 def change_outcomes(changes: list[tuple[int, int | None, int]]) -> None:
@@ -222,6 +260,7 @@ class RebuildReport:
 
     prediction_hours: int = 0
     outcome_hours: int = 0
+    metric_hours: int = 0
     differences: list[str] = field(default_factory=list)
 
 
@@ -270,27 +309,37 @@ def rebuild(model_version: str | None = None, since: datetime | None = None) -> 
         f"SELECT {_ROW_COLUMNS}, p.actual_outcome, 1 AS sign FROM {_PREDICTIONS} p "
         f"WHERE {' AND '.join(where)}"
     )
+    metric_source = (
+        f"SELECT {_METRIC_COLUMNS} FROM {_METRICS} m "
+        f"WHERE {' AND '.join(where).replace('p.', 'm.')}"
+    )
     report = RebuildReport()
     with transaction.atomic():
         with connection.cursor() as cursor:
             if _is_postgres():
                 cursor.execute(
-                    f"LOCK TABLE {_PREDICTION_HOURS}, {_OUTCOME_HOURS} "
+                    f"LOCK TABLE {_PREDICTION_HOURS}, {_OUTCOME_HOURS}, {_METRIC_HOURS} "
                     "IN SHARE ROW EXCLUSIVE MODE"
                 )
             before_predictions = _snapshot(PredictionHour, PREDICTION_SUMS, filters)
             before_outcomes = _snapshot(OutcomeHour, OUTCOME_SUMS, filters)
+            before_metrics = _snapshot(CustomMetricHour, METRIC_SUMS, filters)
             PredictionHour.objects.filter(**filters).delete()
             OutcomeHour.objects.filter(**filters).delete()
+            CustomMetricHour.objects.filter(**filters).delete()
             cursor.execute(_prediction_hour_sql(source), params)
             cursor.execute(_outcome_hour_sql(source), params)
+            cursor.execute(_metric_hour_sql(metric_source), params)
         after_predictions = _snapshot(PredictionHour, PREDICTION_SUMS, filters)
         after_outcomes = _snapshot(OutcomeHour, OUTCOME_SUMS, filters)
+        after_metrics = _snapshot(CustomMetricHour, METRIC_SUMS, filters)
     report.prediction_hours = len(after_predictions)
     report.outcome_hours = len(after_outcomes)
+    report.metric_hours = len(after_metrics)
     report.differences = [
         *_differences("prediction hour", before_predictions, after_predictions,
                       PREDICTION_SUMS),
         *_differences("outcome hour", before_outcomes, after_outcomes, OUTCOME_SUMS),
+        *_differences("metric hour", before_metrics, after_metrics, METRIC_SUMS),
     ]
     return report

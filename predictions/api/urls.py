@@ -2,7 +2,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from predictions.api import registry_views, series_views, views
+from predictions.api import custom_metric_views, registry_views, series_views, views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("predictions", views.PredictionViewSet, basename="prediction")
@@ -34,5 +34,11 @@ urlpatterns = [
     ),
     path("metrics/trend/", views.TrendView.as_view(), name="metrics-trend"),
     path("metrics/series/", series_views.SeriesView.as_view(), name="metrics-series"),
+    path("metrics/custom/", custom_metric_views.CustomMetricsView.as_view(), name="metrics-custom"),
+    path(
+        "metrics/custom/series/",
+        custom_metric_views.CustomSeriesView.as_view(),
+        name="metrics-custom-series",
+    ),
     *router.urls,
 ]
