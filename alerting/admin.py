@@ -20,14 +20,14 @@ class AlertRuleAdmin(admin.ModelAdmin):
                     "component", "model_version", "channel_list", "enabled", "last_triggered"]
     list_display_links = ["rule_id"]
     list_editable = ["enabled"]
-    list_filter = ["enabled", "severity", "metric_name", "metric_type", "component"]
+    list_filter = ["enabled", "severity", "metric_name", "component"]
     search_fields = ["rule_id", "name", "description", "model_version"]
     readonly_fields = ["last_triggered", "created_at", "updated_at"]
     actions = ["enable_rules", "disable_rules"]
     fieldsets = [
         (None, {"fields": ["rule_id", "name", "description", "enabled"]}),
         ("Condition", {
-            "fields": ["metric_name", "metric_type", "comparison", "threshold",
+            "fields": ["metric_name", "comparison", "threshold",
                        "model_version", "min_value", "max_value", "min_samples"],
             "description": "The rule fires when «metric comparison threshold» holds for a "
                            "snapshot of the model version (blank: every version), within "

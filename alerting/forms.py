@@ -47,7 +47,7 @@ class AlertRuleForm(forms.ModelForm):
     class Meta:
         model = AlertRule
         fields = [
-            "rule_id", "name", "description", "metric_name", "metric_type", "comparison",
+            "rule_id", "name", "description", "metric_name", "comparison",
             "threshold", "severity", "component", "model_version", "enabled",
             "cooldown_minutes", "channels",
         ]

@@ -16,7 +16,6 @@ from alerting.choices import (
     Comparison,
     DeliveryKind,
     DeliveryStatus,
-    MetricType,
     RiskLevel,
     Severity,
 )
@@ -39,9 +38,6 @@ class AlertRule(models.Model):
     name = models.CharField(max_length=200, blank=True, default="")
     description = models.TextField(blank=True, default="")
     metric_name = models.CharField(max_length=64, choices=MetricName.choices)
-    metric_type = models.CharField(
-        max_length=16, choices=MetricType.choices, default=MetricType.THRESHOLD
-    )
     threshold = models.FloatField()
     comparison = models.CharField(max_length=2, choices=Comparison.choices)
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
@@ -81,10 +77,6 @@ class AlertRule(models.Model):
             )
         if self.severity not in Severity.values:
             errors["severity"] = f"Severity must be one of {', '.join(Severity.values)}."
-        if self.metric_type not in MetricType.values:
-            errors["metric_type"] = (
-                f"Metric type must be one of {', '.join(MetricType.values)}."
-            )
         if not _is_finite_number(self.threshold):
             errors["threshold"] = "Threshold must be a finite number."
         if (

@@ -89,7 +89,7 @@ class AlertRuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = AlertRule
         fields = [
-            "rule_id", "name", "description", "metric_name", "metric_type", "threshold",
+            "rule_id", "name", "description", "metric_name", "threshold",
             "comparison", "severity", "component", "model_version", "enabled",
             "cooldown_minutes", "channels", "conditions", "last_triggered", "created_at",
             "updated_at",

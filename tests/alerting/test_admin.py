@@ -26,7 +26,6 @@ def rule_form_data(**overrides):
         "name": "Low accuracy",
         "description": "",
         "metric_name": "accuracy",
-        "metric_type": "threshold",
         "comparison": "<",
         "threshold": "0.8",
         "severity": "warning",
