@@ -242,7 +242,8 @@ class Delivery(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
-    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # None: no further attempt (sent, or given up: out of attempts or a permanent error).
+    next_attempt_at = models.DateTimeField(default=timezone.now, null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
