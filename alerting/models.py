@@ -185,6 +185,23 @@ class RuleCooldown(models.Model):
         return f"{self.rule.rule_id}/{self.model_version or '*'}"
 
 
+class AlertQuerySet(models.QuerySet):
+    """Alert queries that mean the same thing wherever they are asked."""
+
+    def unresolved(self):
+        """Alerts still open or acknowledged: the ones someone may still have to act on."""
+        return self.exclude(status=AlertStatus.RESOLVED)
+
+    def unacknowledged(self):
+        return self.filter(acknowledged=False)
+
+    def count_by(self, field: str) -> dict:
+        """{value of ``field``: how many alerts} in one GROUP BY."""
+        return dict(
+            self.order_by().values(field).annotate(n=models.Count("id")).values_list(field, "n")
+        )
+
+
 class Alert(models.Model):
     """An alert fired by a rule (or created directly), and its lifecycle."""
 
@@ -209,6 +226,8 @@ class Alert(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.CharField(max_length=150, blank=True, default="")
     resolution_note = models.TextField(blank=True, default="")
+
+    objects = AlertQuerySet.as_manager()
 
     class Meta:
         ordering = ["-timestamp", "-id"]

@@ -61,8 +61,8 @@ def evaluate_snapshot(snapshot: HealthSnapshot, now=None, deliver: bool = False)
             continue
         value = snapshot_metric_value(snapshot, rule.metric_name)
         open_before = set(
-            Alert.objects.filter(rule=rule, model_version=snapshot.model_version)
-            .exclude(status=AlertStatus.RESOLVED)
+            Alert.objects.unresolved()
+            .filter(rule=rule, model_version=snapshot.model_version)
             .values_list("pk", flat=True)
         )
         alert = evaluate_rule(

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from alerting.choices import ChannelName, Severity
+from alerting.lifecycle import NOTE_MAX_LENGTH
 from alerting.models import Alert, AlertRule, Delivery
 from monitoring_site.api.schema import DetailSerializer  # noqa: F401 (re-exported)
 from predictions.models import HealthSnapshot
@@ -33,24 +34,28 @@ class AlertSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AcknowledgeSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+class AlertNoteSerializer(serializers.Serializer):
+    """The optional note of an acknowledgment or a resolution."""
+
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH
+    )
 
 
 class AcknowledgedAlertSerializer(AlertSerializer):
-    already_acknowledged = serializers.BooleanField(read_only=True)
+    """The alert after an acknowledgment, and whether someone had acknowledged it first."""
+
+    already_acknowledged = serializers.BooleanField(source="already", read_only=True)
 
     class Meta(AlertSerializer.Meta):
         fields = [*AlertSerializer.Meta.fields, "already_acknowledged"]
         read_only_fields = fields
 
 
-class ResolveSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-
-
 class ResolvedAlertSerializer(AlertSerializer):
-    already_resolved = serializers.BooleanField(read_only=True)
+    """The alert after a resolution, and whether someone had resolved it first."""
+
+    already_resolved = serializers.BooleanField(source="already", read_only=True)
 
     class Meta(AlertSerializer.Meta):
         fields = [*AlertSerializer.Meta.fields, "already_resolved"]

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from alerting.api.filters import AlertFilter, AlertRuleFilter
 from alerting.api.serializers import (
     AcknowledgedAlertSerializer,
-    AcknowledgeSerializer,
+    AlertNoteSerializer,
     AlertRuleSerializer,
     AlertSerializer,
     AlertStatisticsSerializer,
@@ -21,9 +21,15 @@ from alerting.api.serializers import (
     DetailSerializer,
     EvaluateRuleSerializer,
     ResolvedAlertSerializer,
-    ResolveSerializer,
 )
-from alerting.lifecycle import acknowledge_alert, alert_statistics, resolve_alert
+from alerting.lifecycle import (
+    ACKNOWLEDGE,
+    CHANGE_PERMISSION,
+    RESOLVE,
+    acting_person,
+    alert_statistics,
+    take_step,
+)
 from alerting.models import Alert, AlertRule
 from alerting.monitor import run_monitor_pass
 from alerting.rules import evaluate_rule
@@ -58,43 +64,36 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "alert_id"
     lookup_value_regex = ALERT_ID_PATTERN
     # Acknowledging and resolving change an alert.
-    write_permissions = ["alerting.change_alert"]
+    write_permissions = [CHANGE_PERMISSION]
 
     @extend_schema(
         summary="Acknowledge an alert (the first acknowledger is kept)",
-        request=AcknowledgeSerializer,
+        request=AlertNoteSerializer,
         responses={200: AcknowledgedAlertSerializer, **WRITE_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, alert_id=None):
-        params = AcknowledgeSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        outcome = acknowledge_alert(
-            alert_id, by=request.user.get_username(), note=params.validated_data["note"]
-        )
-        if outcome.alert is None:
-            raise NotFound(f"No alert {alert_id!r}.")
-        alert = _alerts().get(pk=outcome.alert.pk)
-        alert.already_acknowledged = outcome.already_acknowledged
-        return Response(AcknowledgedAlertSerializer(alert).data)
+        return self._take_step(request, alert_id, ACKNOWLEDGE, AcknowledgedAlertSerializer)
 
     @extend_schema(
         summary="Resolve an alert with a note",
-        request=ResolveSerializer,
+        request=AlertNoteSerializer,
         responses={200: ResolvedAlertSerializer, **WRITE_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, alert_id=None):
-        params = ResolveSerializer(data=request.data)
+        return self._take_step(request, alert_id, RESOLVE, ResolvedAlertSerializer)
+
+    def _take_step(self, request, alert_id, step, answer_serializer):
+        params = AlertNoteSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        outcome = resolve_alert(
-            alert_id, by=request.user.get_username(), note=params.validated_data["note"]
-        )
+        outcome = take_step(step, alert_id, by=acting_person(request.user),
+                            note=params.validated_data["note"])
         if outcome.alert is None:
-            raise NotFound(f"No alert {alert_id!r}.")
+            raise NotFound(outcome.message)
         alert = _alerts().get(pk=outcome.alert.pk)
-        alert.already_resolved = outcome.already_resolved
-        return Response(ResolvedAlertSerializer(alert).data)
+        alert.already = outcome.already
+        return Response(answer_serializer(alert).data)
 
     @extend_schema(
         summary="Counts of alerts (same filters as the list)",
