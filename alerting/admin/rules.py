@@ -4,7 +4,6 @@ Rules are edited here with choices, channel checkboxes and typed conditions, val
 ``AlertRule.clean`` (the one validation of a rule, shared with the API).
 """
 from django.contrib import admin, messages
-from django.utils.translation import ngettext
 
 from alerting.forms import AlertRuleForm
 
@@ -47,18 +46,16 @@ class AlertRuleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Enable selected rules", permissions=["change"])
     def enable_rules(self, request, queryset):
-        changed = queryset.filter(enabled=False).update(enabled=True)
-        self.message_user(
-            request,
-            ngettext("%d rule enabled.", "%d rules enabled.", changed) % changed,
-            messages.SUCCESS,
-        )
+        self._set_enabled(request, queryset, True)
 
     @admin.action(description="Disable selected rules", permissions=["change"])
     def disable_rules(self, request, queryset):
-        changed = queryset.filter(enabled=True).update(enabled=False)
+        self._set_enabled(request, queryset, False)
+
+    def _set_enabled(self, request, queryset, enabled):
+        # Only the rules that change are written (and counted).
+        changed = queryset.filter(enabled=not enabled).update(enabled=enabled)
+        done = "enabled" if enabled else "disabled"
         self.message_user(
-            request,
-            ngettext("%d rule disabled.", "%d rules disabled.", changed) % changed,
-            messages.SUCCESS,
+            request, f"{changed} {'rule' if changed == 1 else 'rules'} {done}.", messages.SUCCESS
         )
