@@ -1,53 +1,40 @@
-"""REST views of the predictions app: thin faces over predictions.ingest and metrics."""
-import csv
-import io
+"""REST views of ingestion: predictions (one or a batch) and their outcomes.
+
+Thin faces over predictions.ingest: parse the body, call the service, answer.
+"""
 import json
-from datetime import timedelta
 
 from django.conf import settings
-from django.http import Http404
 from django.http.request import RawPostDataException
-from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, parsers, renderers, status, viewsets
+from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from monitoring_site.api.pagination import NewestFirstCursorPagination
-from predictions import metrics
+from predictions.api.common import AUTH_ERRORS, READ_ERRORS
 from predictions.api.filters import PredictionFilter
 from predictions.api.serializers import (
-    AccuracyMetricsSerializer,
-    CalibrationMetricsSerializer,
-    CalibrationQuerySerializer,
-    ClassificationMetricsSerializer,
     DetailSerializer,
     EvaluationSerializer,
-    HealthSnapshotQuerySerializer,
-    HealthSnapshotSerializer,
     IngestConflictSerializer,
     IngestErrorsSerializer,
     IngestResultSerializer,
-    MetricsQuerySerializer,
     OutcomeItemSerializer,
     OutcomeSerializer,
     OutcomesResultSerializer,
-    PerformanceMetricsSerializer,
     PredictionInputSerializer,
     PredictionSerializer,
-    TrendQuerySerializer,
-    TrendSerializer,
 )
 from predictions.ingest import (
     IngestConflict,
@@ -56,21 +43,11 @@ from predictions.ingest import (
     record_outcome,
     record_outcomes,
 )
-from predictions.models import HealthSnapshot, Prediction
+from predictions.models import Prediction
 
 # A body may hold this many bytes per allowed prediction (features included).
 BYTES_PER_PREDICTION = 8 * 1024
 PREDICTION_ID_PATTERN = r"[^/]+"
-
-AUTH_ERRORS = {
-    401: OpenApiResponse(DetailSerializer, description="Not authenticated."),
-    403: OpenApiResponse(DetailSerializer, description="No permission."),
-}
-READ_ERRORS = {
-    400: OpenApiResponse(OpenApiTypes.OBJECT, description="Bad query parameters."),
-    401: AUTH_ERRORS[401],
-}
-
 
 def _bad_request(detail, **extra):
     return Response({"detail": detail, **extra}, status=status.HTTP_400_BAD_REQUEST)
@@ -100,23 +77,6 @@ def _read_json_body(request):
         return json.loads(body)
     except (ValueError, RecursionError) as exc:
         return _bad_request(f"The body must be JSON: {exc}")
-
-
-def _query(serializer_class, request):
-    """Validated query parameters (each given at most once)."""
-    repeated = {
-        name: ["Give this parameter once."]
-        for name in serializer_class().fields
-        if len(request.query_params.getlist(name)) > 1
-    }
-    if repeated:
-        raise ValidationError(repeated)
-    # A plain dict, not the QueryDict: DRF would drop blank values of optional fields
-    # silently, where the schema says they are invalid.
-    params = serializer_class(data=request.query_params.dict())
-    params.is_valid(raise_exception=True)
-    return params.validated_data
-
 
 class IngestSchema(AutoSchema):
     """Marks the ingest body as required (a one-or-many body has no required list)."""
@@ -275,187 +235,3 @@ class OutcomesView(APIView):
                 errors={str(index): fields for index, fields in exc.errors.items()},
             )
         return Response(result)
-
-
-# --- metrics ---------------------------------------------------------------------------------
-
-
-class MetricsView(APIView):
-    """Base of the metrics endpoints: parse the window, compute, answer."""
-
-    query_serializer = MetricsQuerySerializer
-
-    def compute(self, predictions, params):
-        raise NotImplementedError
-
-    def get(self, request):
-        params = _query(self.query_serializer, request)
-        predictions = metrics.window_predictions(
-            params.get("model_version") or None, params["window_minutes"]
-        )
-        return Response(self.compute(predictions, params))
-
-
-@extend_schema(
-    summary="Confidence, latency and label-free figures over a window",
-    parameters=[MetricsQuerySerializer],
-    responses={200: PerformanceMetricsSerializer, **READ_ERRORS},
-)
-class PerformanceMetricsView(MetricsView):
-    def compute(self, predictions, params):
-        return metrics.performance_metrics(predictions)
-
-
-@extend_schema(
-    summary="True accuracy over the labelled predictions of a window",
-    parameters=[MetricsQuerySerializer],
-    responses={200: AccuracyMetricsSerializer, **READ_ERRORS},
-)
-class AccuracyMetricsView(MetricsView):
-    def compute(self, predictions, params):
-        return metrics.accuracy_metrics(predictions)
-
-
-@extend_schema(
-    summary="Calibration bins, ECE and MCE (window absent: all time)",
-    parameters=[CalibrationQuerySerializer],
-    responses={200: CalibrationMetricsSerializer, **READ_ERRORS},
-)
-class CalibrationMetricsView(MetricsView):
-    query_serializer = CalibrationQuerySerializer
-
-    def compute(self, predictions, params):
-        return metrics.calibration_metrics(predictions, n_bins=params["n_bins"])
-
-
-@extend_schema(
-    summary="Precision, recall, F1, ROC AUC and Brier score over a window",
-    parameters=[MetricsQuerySerializer],
-    responses={200: ClassificationMetricsSerializer, **READ_ERRORS},
-)
-class ClassificationMetricsView(MetricsView):
-    def compute(self, predictions, params):
-        return metrics.classification_metrics(predictions)
-
-
-TREND_COLUMNS = [
-    "timestamp",
-    "model_version",
-    "window_minutes",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1_score",
-    "roc_auc",
-    "brier_score",
-    "expected_calibration_error",
-    "num_predictions",
-    "num_with_outcome",
-    "prediction_accuracy_trend",
-    "degradation_detected",
-]
-
-
-class TrendCSVRenderer(renderers.BaseRenderer):
-    """``?format=csv`` (or Accept: text/csv): the trend's snapshots as CSV rows.
-
-    DRF reserves the ``format`` query parameter for choosing a renderer, so CSV is a
-    renderer here rather than a branch in the view. Errors render as a one-row table.
-    """
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        out = io.StringIO()
-        if isinstance(data, dict) and "snapshots" in data:
-            writer = csv.DictWriter(out, fieldnames=TREND_COLUMNS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(data["snapshots"])
-        else:
-            writer = csv.writer(out)
-            errors = data if isinstance(data, dict) else {"detail": data}
-            writer.writerow(list(errors))
-            writer.writerow([str(value) for value in errors.values()])
-        return out.getvalue().encode(self.charset)
-
-
-class TrendView(APIView):
-    """Health snapshots of the last hours, oldest first, as JSON or CSV."""
-
-    renderer_classes = [renderers.JSONRenderer, TrendCSVRenderer]
-
-    def perform_content_negotiation(self, request, force=False):
-        # DRF answers an unknown ?format= with 404 (and ignores a blank one): both are
-        # bad parameters (400).
-        bad_format = ValidationError({"format": ["Choose json or csv."]})
-        if not force and request.query_params.get("format", "json") not in ("json", "csv"):
-            raise bad_format
-        try:
-            return super().perform_content_negotiation(request, force)
-        except (Http404, NotFound):
-            raise bad_format from None
-
-    @extend_schema(
-        summary="Health snapshots over the last hours, in time order (JSON or CSV)",
-        parameters=[
-            TrendQuerySerializer,
-            OpenApiParameter(
-                "format", str, enum=["json", "csv"], description="csv: a CSV table."
-            ),
-        ],
-        responses={
-            (200, "application/json"): TrendSerializer,
-            (200, "text/csv"): OpenApiTypes.STR,
-            **READ_ERRORS,
-        },
-    )
-    def get(self, request):
-        params = _query(TrendQuerySerializer, request)
-        since = timezone.now() - timedelta(hours=params["hours"])
-        snapshots = HealthSnapshot.objects.filter(timestamp__gte=since)
-        if params.get("model_version"):
-            snapshots = snapshots.filter(model_version=params["model_version"])
-        snapshots = snapshots.order_by("timestamp", "id")
-        return Response(
-            {
-                "model_version": params.get("model_version") or None,
-                "hours": params["hours"],
-                "snapshots": HealthSnapshotSerializer(snapshots, many=True).data,
-            }
-        )
-
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="Health snapshots, newest first",
-        parameters=[HealthSnapshotQuerySerializer],
-        responses={200: HealthSnapshotSerializer(many=True), **READ_ERRORS},
-    ),
-    create=extend_schema(
-        summary="Record one given health snapshot",
-        responses={
-            201: HealthSnapshotSerializer,
-            400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid fields."),
-            **AUTH_ERRORS,
-        },
-    ),
-)
-class HealthSnapshotViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
-                            viewsets.GenericViewSet):
-    """Stored health snapshots; ``compute/`` (the alerting app) computes new ones."""
-
-    queryset = HealthSnapshot.objects.all()
-    serializer_class = HealthSnapshotSerializer
-    pagination_class = None
-    filter_backends = []
-    lookup_value_regex = r"\d+"
-
-    def list(self, request, *args, **kwargs):
-        params = _query(HealthSnapshotQuerySerializer, request)
-        snapshots = self.get_queryset()
-        if params.get("model_version"):
-            snapshots = snapshots.filter(model_version=params["model_version"])
-        snapshots = snapshots.order_by("-timestamp", "-id")[: params["limit"]]
-        return Response(self.get_serializer(snapshots, many=True).data)
