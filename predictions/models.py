@@ -131,6 +131,7 @@ class ModelVersion(models.Model):
     metadata_path = models.CharField(max_length=512, blank=True, default="")
     reference_start = models.DateTimeField(null=True, blank=True)
     reference_end = models.DateTimeField(null=True, blank=True)
+    # When, and by whom, the version last went to production (other moves leave them).
     promoted_at = models.DateTimeField(null=True, blank=True)
     promoted_by = models.CharField(max_length=150, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -52,7 +52,8 @@ def register_version(data: dict, by: str = "", now=None) -> ModelVersion:
 
 
 def promote(version: str, to_stage: str, by: str, note: str = "", now=None) -> ModelVersion:
-    """Move ``version`` to ``to_stage``; to production archives the model's previous one.
+    """Move ``version`` to ``to_stage``; to production archives the model's previous one
+    and records when and by whom the version was promoted.
 
     Raises ModelVersion.DoesNotExist for an unknown version, RegistryError for an
     unknown stage. Moving a version to the stage it is in changes nothing.
@@ -80,8 +81,10 @@ def promote(version: str, to_stage: str, by: str, note: str = "", now=None) -> M
                 if previous.pk != target.pk and previous.stage == Stage.PRODUCTION:
                     _move(previous, Stage.ARCHIVED, by, f"replaced by {target.version}", now)
         _move(target, to_stage, by, note, now)
-        target.promoted_at, target.promoted_by = now, by
-        ModelVersion.objects.filter(pk=target.pk).update(promoted_at=now, promoted_by=by)
+        if to_stage == Stage.PRODUCTION:
+            # promoted_at/by record the last move to production; other moves keep them.
+            target.promoted_at, target.promoted_by = now, by
+            ModelVersion.objects.filter(pk=target.pk).update(promoted_at=now, promoted_by=by)
     return target
 
 
