@@ -219,9 +219,17 @@ class RetrainingDecision(models.Model):
     decision_details = models.JSONField(default=dict, blank=True)
     labeled_samples = models.PositiveIntegerField(null=True, blank=True)
     coverage_pct = models.FloatField(null=True, blank=True)
-    # The alerting.AgentAction that led here, by its action_id: predictions never
-    # imports alerting, so this is a reference by value, not a foreign key.
-    action_ref = models.CharField(max_length=64, blank=True, default="")
+    # The alerting.AgentAction that led here. A string reference keeps predictions free of
+    # Python imports of alerting; with to_field the column holds the action's action_id,
+    # the string the API reads and writes. Deleting the action leaves the decision, unlinked.
+    action_ref = models.ForeignKey(
+        "alerting.AgentAction",
+        to_field="action_id",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="retraining_decisions",
+    )
     recorded_by = models.CharField(max_length=150, blank=True, default="")
 
     class Meta:

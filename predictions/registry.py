@@ -197,7 +197,7 @@ def timeline(version: str) -> list[dict]:
         events.append({
             "at": decision.timestamp, "kind": "decision", "id": decision.pk,
             "action": decision.action, "trigger_reason": decision.trigger_reason,
-            "by": decision.recorded_by, "action_ref": decision.action_ref,
+            "by": decision.recorded_by, "action_ref": decision.action_ref_id,
         })
     recent_snapshots = HealthSnapshot.objects.filter(model_version=version).order_by(
         "-timestamp", "-id"

@@ -117,7 +117,7 @@ class TimelineEventSerializer(serializers.Serializer):
     note = serializers.CharField(required=False)
     action = serializers.CharField(required=False)
     trigger_reason = serializers.CharField(required=False)
-    action_ref = serializers.CharField(required=False)
+    action_ref = serializers.CharField(required=False, allow_null=True)
     accuracy = serializers.FloatField(required=False, allow_null=True)
     num_predictions = serializers.IntegerField(required=False)
     degradation_detected = serializers.BooleanField(required=False)
@@ -177,7 +177,11 @@ class RetrainingDecisionSerializer(serializers.ModelSerializer):
                   "drift_context", "data_context", "decision_details", "labeled_samples",
                   "coverage_pct", "action_ref", "recorded_by", "apply"]
         read_only_fields = ["id", "recorded_by"]
-        extra_kwargs = {"timestamp": {"required": False}}
+        # action_ref: a slug field on the action's action_id (unknown ids answer 400).
+        extra_kwargs = {
+            "timestamp": {"required": False},
+            "action_ref": {"help_text": "The action_id of the AgentAction that led here."},
+        }
 
     def validate(self, attrs):
         for field in ("drift_context", "data_context", "decision_details"):

@@ -184,7 +184,7 @@ class RetrainingDecisionViewSet(
 ):
     """The retraining pipeline's gate decisions, and their summary."""
 
-    queryset = RetrainingDecision.objects.all()
+    queryset = RetrainingDecision.objects.select_related("action_ref")
     serializer_class = RetrainingDecisionSerializer
     filterset_class = RetrainingDecisionFilter
 
