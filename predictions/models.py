@@ -49,6 +49,21 @@ class Prediction(models.Model):
 class HealthSnapshot(models.Model):
     """The metrics of one model version over one window, at one moment."""
 
+    # The window's figures stored as columns (null when not computable); every other metric
+    # of the window goes into ``metrics``. One list for the service, the API and the pages.
+    METRIC_FIELDS = (
+        "accuracy",
+        "precision",
+        "recall",
+        "f1_score",
+        "roc_auc",
+        "brier_score",
+        "expected_calibration_error",
+    )
+    COUNT_FIELDS = ("num_predictions", "num_with_outcome")
+    # Set against the version's previous snapshot when the snapshot is stored.
+    TREND_FIELDS = ("prediction_accuracy_trend", "degradation_detected")
+
     timestamp = models.DateTimeField(default=timezone.now)
     model_version = models.CharField(max_length=64)
     window_minutes = models.PositiveIntegerField(default=60)

@@ -21,6 +21,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from monitoring_site.api.exceptions import BadRequest
 from monitoring_site.api.pagination import NewestFirstCursorPagination
 from predictions.api.common import AUTH_ERRORS, READ_ERRORS
 from predictions.api.filters import PredictionFilter
@@ -49,12 +50,8 @@ from predictions.models import Prediction
 BYTES_PER_PREDICTION = 8 * 1024
 PREDICTION_ID_PATTERN = r"[^/]+"
 
-def _bad_request(detail, **extra):
-    return Response({"detail": detail, **extra}, status=status.HTTP_400_BAD_REQUEST)
-
-
 def _read_json_body(request):
-    """The request body parsed as JSON, or a 400/413 Response.
+    """The request body parsed as JSON, or a 413 Response (BadRequest when not JSON).
 
     Parsed with json.loads directly (not a DRF parser): large batches skip a copy, and
     NaN reaches the validator, which names the item and field that carry it.
@@ -72,11 +69,12 @@ def _read_json_body(request):
     try:
         body = request._request.read() if length else b""
     except (RawPostDataException, OSError):
-        return _bad_request("The body could not be read.")
+        raise BadRequest("The body could not be read.") from None
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as exc:
-        return _bad_request(f"The body must be JSON: {exc}")
+        raise BadRequest(f"The body must be JSON: {exc}") from None
+
 
 class IngestSchema(AutoSchema):
     """Marks the ingest body as required (a one-or-many body has no required list)."""
@@ -156,10 +154,10 @@ class PredictionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         try:
             result = ingest_predictions(items)
         except IngestValidationError as exc:
-            return _bad_request(
+            raise BadRequest(
                 f"{len(exc.errors)} of {len(items)} predictions are invalid; nothing was stored.",
                 errors={str(index): fields for index, fields in exc.errors.items()},
-            )
+            ) from None
         except IngestConflict as exc:
             return Response(
                 {
@@ -220,7 +218,7 @@ class OutcomesView(APIView):
         if isinstance(payload, Response):
             return payload
         if not isinstance(payload, list):
-            return _bad_request("Send a JSON array of {prediction_id, actual_outcome}.")
+            raise BadRequest("Send a JSON array of {prediction_id, actual_outcome}.")
         limit = settings.MONITORING_MAX_BATCH
         if len(payload) > limit:
             return Response(
@@ -230,8 +228,8 @@ class OutcomesView(APIView):
         try:
             result = record_outcomes(payload)
         except IngestValidationError as exc:
-            return _bad_request(
+            raise BadRequest(
                 f"{len(exc.errors)} of {len(payload)} outcomes are invalid; nothing was stored.",
                 errors={str(index): fields for index, fields in exc.errors.items()},
-            )
+            ) from None
         return Response(result)

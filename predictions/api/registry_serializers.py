@@ -4,6 +4,7 @@ import math
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from predictions.api.serializers import AlertListField
 from predictions.choices import UNREGISTERED_STAGE, DecisionAction, Stage, TriggerReason
 from predictions.models import DriftReport, HealthSnapshot, ModelVersion, RetrainingDecision
 
@@ -155,6 +156,11 @@ class DriftComputeSerializer(serializers.Serializer):
             if start in attrs and end in attrs and attrs[start] >= attrs[end]:
                 raise serializers.ValidationError({end: f"Must be after {start}."})
         return attrs
+
+
+class DriftComputeResultSerializer(serializers.Serializer):
+    report = DriftReportSerializer()
+    alerts_fired = AlertListField()
 
 
 class InsufficientDataSerializer(serializers.Serializer):
