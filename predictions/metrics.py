@@ -4,8 +4,8 @@ Every function takes a queryset of predictions (usually ``window_predictions(...
 issues a fixed, small number of queries whatever the number of rows. One grouped pass
 (sums per calibration bin × predicted × actual class, so at most n_bins × classes² rows
 come back) gives every count, mean, spread, bin and confusion figure; the latency
-percentiles take one sort (ROW_NUMBER) and the ROC AUC one ranking (a window sum over
-scores). Nothing loads the rows into Python.
+percentiles take one sort (``percentile_disc`` on PostgreSQL, ROW_NUMBER on SQLite) and
+the ROC AUC one ranking (a window sum over scores). Nothing loads the rows into Python.
 """
 from __future__ import annotations
 
@@ -79,8 +79,8 @@ def _entropy():
     )
 
 
-def _calibration_bin(n_bins: int):
-    """min(floor(confidence · n_bins), n_bins − 1)."""
+def calibration_bin(n_bins: int):
+    """A prediction's calibration bin (SPEC §4): min(floor(confidence · n_bins), n_bins − 1)."""
     return Least(
         Cast(Floor(F("confidence") * Value(float(n_bins))), IntegerField()),
         Value(n_bins - 1),
@@ -124,7 +124,7 @@ def _groups(
     if sums is not None:
         aggregates = {name: aggregates[name] for name in sums}
     return list(
-        predictions.annotate(calibration_bin=_calibration_bin(n_bins))
+        predictions.annotate(calibration_bin=calibration_bin(n_bins))
         .values("calibration_bin", "predicted_outcome", "actual_outcome")
         .annotate(n=Count("id"), **aggregates)
         .order_by()

@@ -89,21 +89,10 @@ class ClassificationMetricsView(MetricsView):
         return metrics.classification_metrics(predictions)
 
 
+# The CSV columns: a snapshot's fields as the JSON shows them, less its id and the
+# nested metrics.
 TREND_COLUMNS = [
-    "timestamp",
-    "model_version",
-    "window_minutes",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1_score",
-    "roc_auc",
-    "brier_score",
-    "expected_calibration_error",
-    "num_predictions",
-    "num_with_outcome",
-    "prediction_accuracy_trend",
-    "degradation_detected",
+    name for name in HealthSnapshotSerializer.Meta.fields if name not in ("id", "metrics")
 ]
 
 
