@@ -101,8 +101,8 @@ def versions_overview(versions: list[str] | None = None, stage: str | None = Non
                       model_name: str | None = None) -> list[dict]:
     """Registered and seen-but-unregistered versions with their prediction figures.
 
-    Three queries whatever the number of versions or predictions: the registry, one
-    GROUP BY over the predictions, and the latest snapshot of each version.
+    Four queries whatever the number of versions or predictions: the registry, one
+    GROUP BY over the predictions, and two for the latest snapshot of each version.
     """
     registered = ModelVersion.objects.order_by()
     predictions = Prediction.objects.order_by()

@@ -89,7 +89,7 @@ class ModelVersionViewSet(viewsets.GenericViewSet):
     lookup_value_regex = VERSION_PATTERN
     filter_backends = []
     http_method_names = ["get", "post", "patch", "head", "options"]
-    # Set per action (promote, reviews, executor reports); None = the model permissions.
+    # Set per action (promote); None = the model permissions.
     write_permissions = None
 
     def list(self, request):

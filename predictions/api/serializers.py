@@ -218,7 +218,7 @@ class HealthSnapshotSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id"]
         extra_kwargs = {
-            # Every stored metric is a share or a mean of shares: in [0, 1].
+            # Every stored metric lies in [0, 1] by its definition (SPEC §4, §8).
             **{name: {"min_value": 0.0, "max_value": 1.0} for name in HealthSnapshot.METRIC_FIELDS},
             "window_minutes": {"min_value": 1, "max_value": MAX_WINDOW_MINUTES},
             **{name: {"min_value": 0, "max_value": MAX_COUNT}
