@@ -6,7 +6,6 @@ from alerting.choices import ChannelName, Severity
 from alerting.lifecycle import NOTE_MAX_LENGTH
 from alerting.models import Alert, AlertRule, Delivery
 from monitoring_site.api.schema import DetailSerializer  # noqa: F401 (re-exported)
-from predictions.models import HealthSnapshot
 
 
 class DeliverySerializer(serializers.ModelSerializer):
@@ -119,27 +118,3 @@ class EvaluateRuleSerializer(serializers.Serializer):
     metric_value = serializers.FloatField(allow_null=True)
     model_version = serializers.CharField(max_length=64, allow_blank=True, default="")
     num_with_outcome = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-
-
-class SnapshotSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = HealthSnapshot
-        fields = [
-            "id", "timestamp", "model_version", "window_minutes", "accuracy", "precision",
-            "recall", "f1_score", "roc_auc", "expected_calibration_error", "brier_score",
-            "num_predictions", "num_with_outcome", "prediction_accuracy_trend",
-            "degradation_detected", "metrics",
-        ]
-        read_only_fields = fields
-
-
-class ComputeSnapshotsSerializer(serializers.Serializer):
-    model_version = serializers.CharField(max_length=64, required=False, allow_blank=False)
-    window_minutes = serializers.IntegerField(min_value=1, max_value=525600, required=False)
-
-
-class ComputeSnapshotsResultSerializer(serializers.Serializer):
-    snapshots = SnapshotSerializer(many=True)
-    alerts_fired = AlertSerializer(many=True)
-    alerts_resolved = AlertSerializer(many=True)
-    deliveries_sent = serializers.IntegerField()

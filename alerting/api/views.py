@@ -1,5 +1,4 @@
-"""REST views of the alerting app: thin faces over alerting.lifecycle, rules and monitor."""
-from django.conf import settings
+"""REST views of the alerting app: thin faces over alerting.lifecycle and rules."""
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -7,7 +6,6 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from alerting.api.filters import AlertFilter, AlertRuleFilter
 from alerting.api.serializers import (
@@ -16,8 +14,6 @@ from alerting.api.serializers import (
     AlertRuleSerializer,
     AlertSerializer,
     AlertStatisticsSerializer,
-    ComputeSnapshotsResultSerializer,
-    ComputeSnapshotsSerializer,
     DetailSerializer,
     EvaluateRuleSerializer,
     ResolvedAlertSerializer,
@@ -31,7 +27,6 @@ from alerting.lifecycle import (
     take_step,
 )
 from alerting.models import Alert, AlertRule
-from alerting.monitor import run_monitor_pass
 from alerting.rules import evaluate_rule
 
 ALERT_ID_PATTERN = r"[^/]+"
@@ -156,36 +151,4 @@ class AlertRuleViewSet(viewsets.ModelViewSet):
             return HttpResponse(b"null", content_type="application/json")
         return Response(
             AlertSerializer(_alerts().get(pk=alert.pk)).data, status=status.HTTP_201_CREATED
-        )
-
-
-class ComputeSnapshotsView(APIView):
-    """Compute health snapshots now, evaluate the rules on them, return what happened."""
-
-    write_permissions = ["predictions.add_healthsnapshot"]
-
-    @extend_schema(
-        summary="Compute snapshots for one version or every active one, then evaluate rules",
-        request=ComputeSnapshotsSerializer,
-        responses={201: ComputeSnapshotsResultSerializer, 400: BAD_INPUT,
-                   401: NOT_SIGNED_IN, 403: FORBIDDEN},
-    )
-    def post(self, request):
-        params = ComputeSnapshotsSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        result = run_monitor_pass(
-            model_version=params.validated_data.get("model_version"),
-            window_minutes=params.validated_data.get(
-                "window_minutes", settings.MONITORING_DEFAULT_WINDOW_MINUTES
-            ),
-            retry_due=False,
-        )
-        document = {
-            "snapshots": result.snapshots,
-            "alerts_fired": _alerts().filter(pk__in=[a.pk for a in result.alerts_fired]),
-            "alerts_resolved": _alerts().filter(pk__in=[a.pk for a in result.alerts_resolved]),
-            "deliveries_sent": result.deliveries_sent,
-        }
-        return Response(
-            ComputeSnapshotsResultSerializer(document).data, status=status.HTTP_201_CREATED
         )

@@ -122,5 +122,7 @@ class RetrainingDecisionAdmin(admin.ModelAdmin):
     list_display = ["model_version", "timestamp", "action", "trigger_reason",
                     "labeled_samples", "coverage_pct", "action_ref", "recorded_by"]
     list_filter = ["action", "trigger_reason", "model_version"]
-    search_fields = ["model_version", "action_ref"]
+    search_fields = ["model_version", "action_ref__action_id"]
+    list_select_related = ["action_ref"]
+    raw_id_fields = ["action_ref"]
     date_hierarchy = "timestamp"
