@@ -18,9 +18,9 @@ from predictions.metrics import window_metrics
 from predictions.overview import (
     DASHBOARD_WINDOW_MINUTES,
     snapshot_series,
-    version_is_known,
     version_overview,
 )
+from predictions.registry import version_exists
 
 RECENT_ALERTS = 10
 
@@ -51,7 +51,7 @@ def dashboard(request):
 def model_detail(request, version):
     """One model version: figures of the last 24 h, trend charts, reliability, alerts."""
     recent_alerts = list(Alert.objects.filter(model_version=version)[:RECENT_ALERTS])
-    if not recent_alerts and not version_is_known(version):
+    if not recent_alerts and not version_exists(version):
         raise Http404("No predictions, snapshots or alerts for this model version.")
     figures = window_metrics(version, DASHBOARD_WINDOW_MINUTES)
     snapshots = snapshot_series(version)

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from predictions.metrics import CORRECT, LABELLED, calibration_bin
 from predictions.models import HealthSnapshot, Prediction
-from predictions.registry import version_exists
 
 DASHBOARD_WINDOW_MINUTES = 24 * 60
 
@@ -83,11 +82,6 @@ def snapshot_series(model_version: str, limit: int = 200) -> list[HealthSnapshot
               "num_predictions", "num_with_outcome")[:limit]
     )
     return list(reversed(newest))
-
-
-# "Does this version exist" has one answer, predictions.registry.version_exists; this
-# name stays for the pages that still import it from here.
-version_is_known = version_exists
 
 
 def distinct_model_versions(model=Prediction, limit: int = 500) -> list[str]:
