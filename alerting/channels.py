@@ -1,7 +1,9 @@
 """Where alerts are sent: one small class per channel, found by name in ``CHANNELS``.
 
 ``send(alert, kind)`` either returns (delivered) or raises ``ChannelError`` with a message
-a person can act on; the delivery loop (alerting.deliveries) records it and retries.
+a person can act on; the delivery loop (alerting.deliveries) records it and retries with
+backoff, unless the error is ``permanent`` (the channel is not configured: no token, no
+URL, no recipients), which no retry can cure.
 Network calls use ``MONITORING_CHANNEL_TIMEOUT_SECONDS``, so a hanging server cannot
 stall the monitor. ``config`` (the legacy ``channel_config``) overrides the settings.
 """
@@ -23,11 +25,21 @@ logger = logging.getLogger("alerting.channels")
 
 
 class ChannelError(Exception):
-    """A delivery failed; the message says why (shown as the delivery's last error)."""
+    """A delivery failed; the message says why (shown as the delivery's last error).
 
-    def __init__(self, message: str):
+    ``permanent``: trying again cannot help until someone changes the configuration, so
+    the delivery is given up at once instead of being retried.
+    """
+
+    def __init__(self, message: str, permanent: bool = False):
         super().__init__(message)
         self.message = message
+        self.permanent = permanent
+
+
+def not_configured(message: str) -> ChannelError:
+    """The error of a channel that lacks its configuration (never worth a retry)."""
+    return ChannelError(message, permanent=True)
 
 
 def alert_subject(alert, kind=DeliveryKind.ALERT) -> str:
@@ -73,17 +85,29 @@ def post_json(url: str, document: dict, headers: dict | None = None) -> bytes:
         headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
     )
     if not url.lower().startswith(("http://", "https://")):
-        raise ChannelError(f"not an http(s) URL: {url!r}")
+        raise not_configured(f"not an http(s) URL: {url!r}")
+    timeout = settings.MONITORING_CHANNEL_TIMEOUT_SECONDS
     try:
-        with urllib.request.urlopen(  # noqa: S310
-            request, timeout=settings.MONITORING_CHANNEL_TIMEOUT_SECONDS
-        ) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return response.read()
     except urllib.error.HTTPError as exc:
         raise ChannelError(f"{url} answered HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
+        if _timed_out(exc) or isinstance(reason, TimeoutError):
+            raise ChannelError(f"{url} did not answer within {timeout} s") from exc
         raise ChannelError(f"{url} unreachable: {reason}") from exc
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether ``exc`` or what it was raised from is a timeout (smtplib re-raises them)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, TimeoutError):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class Channel:
@@ -144,7 +168,7 @@ class EmailChannel(Channel):
         if isinstance(recipients, str):
             recipients = [r.strip() for r in recipients.split(",") if r.strip()]
         if not recipients:
-            raise ChannelError("no recipients: set ALERT_EMAIL_RECIPIENTS")
+            raise not_configured("no recipients: set ALERT_EMAIL_RECIPIENTS")
         body = (
             f"{alert_text(alert, kind)}\n\n"
             f"Severity: {alert.severity}\nComponent: {alert.component}\n"
@@ -163,6 +187,11 @@ class EmailChannel(Channel):
         try:
             EmailMessage(subject, body, sender, list(recipients), connection=connection).send()
         except Exception as exc:  # smtplib, socket and backend errors alike
+            if _timed_out(exc):
+                raise ChannelError(
+                    "email not sent: the mail server did not answer within "
+                    f"{settings.MONITORING_CHANNEL_TIMEOUT_SECONDS} s"
+                ) from exc
             raise ChannelError(f"email not sent: {exc.__class__.__name__}: {exc}") from exc
 
 
@@ -197,7 +226,7 @@ class SlackChannel(Channel):
         elif webhook_url:
             post_json(webhook_url, {"text": text})
         else:
-            raise ChannelError(
+            raise not_configured(
                 "Slack is not configured: set ALERT_SLACK_BOT_TOKEN and ALERT_SLACK_CHANNEL, "
                 "or SLACK_WEBHOOK_URL"
             )
@@ -214,7 +243,7 @@ class WebhookChannel(Channel):
             url = alert.rule.conditions.get("webhook_url")
         url = url or self.config.get("url")
         if not url:
-            raise ChannelError("no webhook_url in the rule's conditions")
+            raise not_configured("no webhook_url in the rule's conditions")
         post_json(url, alert_payload(alert, kind))
 
 
@@ -232,5 +261,5 @@ def get_channel(name: str, config: dict | None = None) -> Channel:
     try:
         channel_class = CHANNELS[name]
     except KeyError:
-        raise ChannelError(f"unknown channel {name!r}") from None
+        raise not_configured(f"unknown channel {name!r}") from None
     return channel_class((config or {}).get(name) or {})

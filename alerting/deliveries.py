@@ -4,7 +4,9 @@ A delivery is claimed with a conditional update (the attempt counter it was read
 so two monitors, or a monitor and the web request that fired the alert, never send the
 same notification twice. The channel is called outside any transaction; the outcome of
 each attempt (status, attempts, last error, next try with exponential backoff) is then
-recorded on the row. ``run_monitor`` retries the failed ones with ``deliver_due``.
+recorded on the row. ``run_monitor`` retries the failed ones with ``deliver_due``, except
+a permanent failure (an unconfigured channel), which is given up at once:
+``next_attempt_at`` None means no further attempt.
 """
 from __future__ import annotations
 
@@ -86,10 +88,11 @@ def deliver(delivery: Delivery, now=None, channel_config: dict | None = None) ->
     now = now or timezone.now()
     if delivery.status == DeliveryStatus.SENT or not _claim(delivery, now):
         return False
+    permanent = False
     try:
         get_channel(delivery.channel, channel_config).send(delivery.alert, delivery.kind)
     except ChannelError as exc:
-        error = exc.message
+        error, permanent = exc.message, exc.permanent
     except Exception as exc:  # a channel bug must not lose the alert either
         logger.exception("channel %s crashed", delivery.channel)
         error = f"{exc.__class__.__name__}: {exc}"
@@ -97,10 +100,17 @@ def deliver(delivery: Delivery, now=None, channel_config: dict | None = None) ->
         error = None
 
     if error is None:
-        values = {"status": DeliveryStatus.SENT, "sent_at": timezone.now(), "last_error": ""}
+        values = {"status": DeliveryStatus.SENT, "sent_at": timezone.now(), "last_error": "",
+                  "next_attempt_at": None}
     else:
-        values = {"status": DeliveryStatus.FAILED, "last_error": error[:2000]}
-        if delivery.attempts < settings.MONITORING_DELIVERY_MAX_ATTEMPTS:
+        values = {"status": DeliveryStatus.FAILED, "last_error": error[:2000],
+                  "next_attempt_at": None}
+        if permanent:
+            logger.error(
+                "delivery of %s to %s cannot succeed until the channel is configured, "
+                "giving up: %s", delivery.alert.alert_id, delivery.channel, error,
+            )
+        elif delivery.attempts < settings.MONITORING_DELIVERY_MAX_ATTEMPTS:
             values["next_attempt_at"] = now + backoff(delivery.attempts)
             logger.warning(
                 "delivery of %s to %s failed (attempt %d, retry at %s): %s",
@@ -119,7 +129,7 @@ def deliver(delivery: Delivery, now=None, channel_config: dict | None = None) ->
 
 
 def deliveries_due(now=None):
-    """Deliveries waiting to be sent or retried, oldest due first."""
+    """Deliveries waiting to be sent or retried, oldest due first (never the given-up ones)."""
     now = now or timezone.now()
     return (
         Delivery.objects.filter(

@@ -3,6 +3,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from alerting.choices import AlertStatus, ChannelName, Severity
+from alerting.lifecycle import NOTE_MAX_LENGTH
 from alerting.models import AlertRule
 
 # The typed form fields that stand for the keys of AlertRule.conditions.
@@ -47,7 +48,7 @@ class AlertRuleForm(forms.ModelForm):
     class Meta:
         model = AlertRule
         fields = [
-            "rule_id", "name", "description", "metric_name", "metric_type", "comparison",
+            "rule_id", "name", "description", "metric_name", "comparison",
             "threshold", "severity", "component", "model_version", "enabled",
             "cooldown_minutes", "channels",
         ]
@@ -90,7 +91,7 @@ class AlertNoteForm(forms.Form):
 
     note = forms.CharField(
         required=False,
-        max_length=2000,
+        max_length=NOTE_MAX_LENGTH,
         strip=True,
         widget=forms.TextInput(attrs={"placeholder": "Note (optional)"}),
     )
@@ -120,7 +121,7 @@ class AlertFilterForm(forms.Form):
         for name in ("severity", "status", "model_version", "component"):
             value = self.cleaned_data.get(name)
             if name == "status" and value == UNRESOLVED:
-                alerts = alerts.exclude(status=AlertStatus.RESOLVED)
+                alerts = alerts.unresolved()
             elif value:
                 alerts = alerts.filter(**{name: value})
         return alerts

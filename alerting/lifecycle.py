@@ -1,41 +1,44 @@
 """An alert's life: open → acknowledged → resolved, each step one conditional update.
 
-Every transition is ``filter(<still in the old state>).update(<new state>)``, so racing
-people (two web workers, the admin and the API) leave exactly one winner, and no other
-row or column is rewritten.
+The one implementation of acknowledging and resolving. The API, the pages, the admin
+actions, the rules' auto-resolve and the legacy shell only parse their input, call a
+function here and render what it returns (including the sentence a person is shown).
+
+Every step is ``filter(<not taken yet>).update(<new state>)``, so racing people (two web
+workers, the admin and the API, a person and the monitor) leave exactly one winner, and
+no other row or column is rewritten.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from operator import methodcaller
 
-from django.db.models import Case, Count, Value, When
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from alerting.choices import AlertStatus, Severity
 from alerting.models import Alert
 
-SYSTEM = "system"
+SYSTEM = "system"  # who resolves an alert whose condition stopped holding
+CHANGE_PERMISSION = "alerting.change_alert"  # needed to acknowledge or resolve
+NOTE_MAX_LENGTH = 2000  # of an acknowledgment or resolution note, on every face
 
 
-@dataclass
-class AckOutcome:
-    """What an acknowledgment did: ``alert`` is None when the id is unknown."""
+@dataclass(frozen=True)
+class Step:
+    """One step of the lifecycle: which alerts have not taken it yet, and what it writes."""
 
-    alert: Alert | None
-    acknowledged: bool = False
-    already_acknowledged: bool = False
-
-
-@dataclass
-class ResolveOutcome:
-    """What a resolution did: ``alert`` is None when the id is unknown."""
-
-    alert: Alert | None
-    resolved: bool = False
-    already_resolved: bool = False
+    verb: str  # "acknowledge"
+    done: str  # "acknowledged"
+    not_taken: Callable  # alerts → those of them that have not taken the step
+    who_field: str
+    when_field: str
+    values: Callable[[str, str, object], dict]
 
 
-def _ack_values(by, note, now):
+def _acknowledgment(by, note, now):
     return {
         "acknowledged": True,
         "acknowledged_at": now,
@@ -49,25 +52,7 @@ def _ack_values(by, note, now):
     }
 
 
-def acknowledge_alert(alert_id: str, by: str, note: str = "", now=None) -> AckOutcome:
-    """Acknowledge one alert; the first acknowledger is kept, later ones are told so."""
-    now = now or timezone.now()
-    changed = Alert.objects.filter(alert_id=alert_id, acknowledged=False).update(
-        **_ack_values(by, note, now)
-    )
-    alert = Alert.objects.filter(alert_id=alert_id).first()
-    if alert is None:
-        return AckOutcome(alert=None)
-    return AckOutcome(alert=alert, acknowledged=bool(changed), already_acknowledged=not changed)
-
-
-def acknowledge_alerts(queryset, by: str, note: str = "", now=None) -> int:
-    """Acknowledge every not yet acknowledged alert of ``queryset``; returns how many."""
-    now = now or timezone.now()
-    return queryset.filter(acknowledged=False).update(**_ack_values(by, note, now))
-
-
-def _resolve_values(by, note, now):
+def _resolution(by, note, now):
     return {
         "status": AlertStatus.RESOLVED,
         "resolved_at": now,
@@ -76,46 +61,118 @@ def _resolve_values(by, note, now):
     }
 
 
-def resolve_alert(alert_id: str, by: str, note: str = "", now=None) -> ResolveOutcome:
-    """Resolve one alert with a note; resolving twice keeps the first resolution."""
+ACKNOWLEDGE = Step("acknowledge", "acknowledged", methodcaller("unacknowledged"),
+                   "acknowledged_by", "acknowledged_at", _acknowledgment)
+RESOLVE = Step("resolve", "resolved", methodcaller("unresolved"),
+               "resolved_by", "resolved_at", _resolution)
+
+
+@dataclass
+class Outcome:
+    """What a step did to one alert: ``alert`` is None when the id is unknown.
+
+    ``changed`` False with an alert means someone took the step first; ``alert`` then
+    shows who and when.
+    """
+
+    step: Step
+    alert_id: str
+    alert: Alert | None
+    changed: bool = False
+
+    @property
+    def already(self) -> bool:
+        return self.alert is not None and not self.changed
+
+    @property
+    def message(self) -> str:
+        """The sentence the pages show (and the API's clients can read in the alert)."""
+        if self.alert is None:
+            return f"No alert {self.alert_id}."
+        if self.changed:
+            return f"Alert {self.alert_id} {self.step.done}."
+        who = getattr(self.alert, self.step.who_field) or "someone"
+        when = getattr(self.alert, self.step.when_field)
+        at = f" at {when:%Y-%m-%d %H:%M} UTC" if when else ""
+        return f"Alert {self.alert_id} was already {self.step.done} by {who}{at}."
+
+
+@dataclass
+class BulkOutcome:
+    """What a step did to a selection of alerts (the admin's actions)."""
+
+    step: Step
+    changed: int
+    skipped: int
+
+    @property
+    def message(self) -> str:
+        noun = "alert" if self.changed == 1 else "alerts"
+        text = f"{self.changed} {noun} {self.step.done}."
+        if self.skipped:
+            text += f" {self.skipped} already {self.step.done}."
+        return text
+
+
+def may_change_alerts(user) -> bool:
+    """Whether ``user`` may acknowledge and resolve alerts (pages show the forms)."""
+    return user.has_perm(CHANGE_PERMISSION)
+
+
+def acting_person(user) -> str:
+    """The name recorded for ``user``; PermissionDenied (a 403 everywhere) without the right."""
+    if not may_change_alerts(user):
+        raise PermissionDenied("You may not change alerts.")
+    return user.get_username()
+
+
+def take_step(step: Step, alert_id: str, by: str, note: str = "", now=None) -> Outcome:
+    """Take ``step`` for one alert; the first one to take it is kept."""
     now = now or timezone.now()
-    changed = (
-        Alert.objects.filter(alert_id=alert_id)
-        .exclude(status=AlertStatus.RESOLVED)
-        .update(**_resolve_values(by, note, now))
+    changed = step.not_taken(Alert.objects.filter(alert_id=alert_id)).update(
+        **step.values(by, note, now)
     )
     alert = Alert.objects.filter(alert_id=alert_id).first()
-    if alert is None:
-        return ResolveOutcome(alert=None)
-    return ResolveOutcome(alert=alert, resolved=bool(changed), already_resolved=not changed)
+    return Outcome(step=step, alert_id=alert_id, alert=alert, changed=bool(changed))
 
 
-def resolve_alerts(queryset, by: str, note: str = "", now=None) -> int:
-    """Resolve every unresolved alert of ``queryset``; returns how many."""
+def take_step_for_all(step: Step, alerts, by: str, note: str = "", now=None) -> BulkOutcome:
+    """Take ``step`` for every alert of the queryset ``alerts`` that has not taken it."""
     now = now or timezone.now()
-    return queryset.exclude(status=AlertStatus.RESOLVED).update(
-        **_resolve_values(by, note, now)
-    )
+    selected = alerts.count()
+    changed = step.not_taken(alerts).update(**step.values(by, note, now))
+    return BulkOutcome(step=step, changed=changed, skipped=max(selected - changed, 0))
+
+
+def acknowledge_alert(alert_id: str, by: str, note: str = "", now=None) -> Outcome:
+    """Acknowledge one alert; the first acknowledger is kept, later ones are told so."""
+    return take_step(ACKNOWLEDGE, alert_id, by, note, now)
+
+
+def resolve_alert(alert_id: str, by: str, note: str = "", now=None) -> Outcome:
+    """Resolve one alert with a note; resolving twice keeps the first resolution."""
+    return take_step(RESOLVE, alert_id, by, note, now)
+
+
+def acknowledge_alerts(alerts, by: str, note: str = "", now=None) -> BulkOutcome:
+    return take_step_for_all(ACKNOWLEDGE, alerts, by, note, now)
+
+
+def resolve_alerts(alerts, by: str, note: str = "", now=None) -> BulkOutcome:
+    return take_step_for_all(RESOLVE, alerts, by, note, now)
 
 
 def alert_statistics(queryset=None) -> dict:
     """Counts of alerts (legacy get_alert_statistics shape, plus by_status)."""
     alerts = Alert.objects.all() if queryset is None else queryset
-    alerts = alerts.order_by()
     by_severity = {severity: 0 for severity in Severity.values[::-1]}
-    for row in alerts.values("severity").annotate(n=Count("id")):
-        by_severity[row["severity"]] = row["n"]
+    by_severity.update(alerts.count_by("severity"))
     by_status = {status: 0 for status in AlertStatus.values}
-    for row in alerts.values("status").annotate(n=Count("id")):
-        by_status[row["status"]] = row["n"]
-    by_component = {
-        row["component"]: row["n"]
-        for row in alerts.values("component").annotate(n=Count("id")).order_by("component")
-    }
+    by_status.update(alerts.count_by("status"))
     return {
         "total_alerts": sum(by_severity.values()),
         "unacknowledged": alerts.filter(acknowledged=False).count(),
         "by_severity": by_severity,
-        "by_component": by_component,
+        "by_component": dict(sorted(alerts.count_by("component").items())),
         "by_status": by_status,
     }

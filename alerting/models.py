@@ -16,7 +16,6 @@ from alerting.choices import (
     Comparison,
     DeliveryKind,
     DeliveryStatus,
-    MetricType,
     RiskLevel,
     Severity,
 )
@@ -39,9 +38,6 @@ class AlertRule(models.Model):
     name = models.CharField(max_length=200, blank=True, default="")
     description = models.TextField(blank=True, default="")
     metric_name = models.CharField(max_length=64, choices=MetricName.choices)
-    metric_type = models.CharField(
-        max_length=16, choices=MetricType.choices, default=MetricType.THRESHOLD
-    )
     threshold = models.FloatField()
     comparison = models.CharField(max_length=2, choices=Comparison.choices)
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
@@ -81,10 +77,6 @@ class AlertRule(models.Model):
             )
         if self.severity not in Severity.values:
             errors["severity"] = f"Severity must be one of {', '.join(Severity.values)}."
-        if self.metric_type not in MetricType.values:
-            errors["metric_type"] = (
-                f"Metric type must be one of {', '.join(MetricType.values)}."
-            )
         if not _is_finite_number(self.threshold):
             errors["threshold"] = "Threshold must be a finite number."
         if (
@@ -193,6 +185,23 @@ class RuleCooldown(models.Model):
         return f"{self.rule.rule_id}/{self.model_version or '*'}"
 
 
+class AlertQuerySet(models.QuerySet):
+    """Alert queries that mean the same thing wherever they are asked."""
+
+    def unresolved(self):
+        """Alerts still open or acknowledged: the ones someone may still have to act on."""
+        return self.exclude(status=AlertStatus.RESOLVED)
+
+    def unacknowledged(self):
+        return self.filter(acknowledged=False)
+
+    def count_by(self, field: str) -> dict:
+        """{value of ``field``: how many alerts} in one GROUP BY."""
+        return dict(
+            self.order_by().values(field).annotate(n=models.Count("id")).values_list(field, "n")
+        )
+
+
 class Alert(models.Model):
     """An alert fired by a rule (or created directly), and its lifecycle."""
 
@@ -217,6 +226,8 @@ class Alert(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.CharField(max_length=150, blank=True, default="")
     resolution_note = models.TextField(blank=True, default="")
+
+    objects = AlertQuerySet.as_manager()
 
     class Meta:
         ordering = ["-timestamp", "-id"]
@@ -250,7 +261,8 @@ class Delivery(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
-    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # None: no further attempt (sent, or given up: out of attempts or a permanent error).
+    next_attempt_at = models.DateTimeField(default=timezone.now, null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -1,10 +1,13 @@
 """One monitor pass: snapshots → rules → alerts (fired and resolved) → deliveries.
 
-``POST health-snapshots/compute/``, ``compute_snapshots`` and each turn of
-``run_monitor`` call ``run_monitor_pass``. Several monitors may run at once: the snapshot
-of a version for one interval slot is stored once (a unique constraint), and the rules
-are only evaluated by the monitor that stored it; cooldown rows and delivery claims take
-care of everything else.
+``compute_snapshots`` and each turn of ``run_monitor`` call ``run_monitor_pass``, which
+computes through predictions' snapshot service and evaluates the rules here, directly.
+``POST health-snapshots/compute/`` (predictions' API) computes through the same service
+and reaches ``evaluate_snapshots`` through a signal (alerting.receivers); the service
+itself sends none, so no snapshot is evaluated twice. Several monitors may run at once:
+the snapshot of a version for one interval slot is stored once (a unique constraint), and
+the rules are only evaluated by the monitor that stored it; cooldown rows and delivery
+claims take care of everything else.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from alerting.models import Alert, Delivery
 from alerting.rules import evaluate_rule, rules_for_version
 from predictions.choices import MetricName
 from predictions.models import HealthSnapshot
-from predictions.snapshots import active_versions, compute_snapshot
+from predictions.snapshots import compute_snapshots
 
 logger = logging.getLogger("alerting.monitor")
 
@@ -36,12 +39,10 @@ class MonitorPassResult:
 
 def snapshot_metric_value(snapshot: HealthSnapshot, metric_name: str):
     """The value of one rule metric on a snapshot (booleans as 1.0/0.0, absent → None)."""
-    if metric_name in ("prediction_accuracy_trend", "degradation_detected") or hasattr(
-        HealthSnapshot, metric_name
-    ):
-        value = getattr(snapshot, metric_name, None)
-    else:
-        value = None
+    columns = (
+        *HealthSnapshot.METRIC_FIELDS, *HealthSnapshot.COUNT_FIELDS, *HealthSnapshot.TREND_FIELDS
+    )
+    value = getattr(snapshot, metric_name) if metric_name in columns else None
     if value is None:
         value = (snapshot.metrics or {}).get(metric_name)
     if isinstance(value, bool):
@@ -61,8 +62,8 @@ def evaluate_snapshot(snapshot: HealthSnapshot, now=None, deliver: bool = False)
             continue
         value = snapshot_metric_value(snapshot, rule.metric_name)
         open_before = set(
-            Alert.objects.filter(rule=rule, model_version=snapshot.model_version)
-            .exclude(status=AlertStatus.RESOLVED)
+            Alert.objects.unresolved()
+            .filter(rule=rule, model_version=snapshot.model_version)
             .values_list("pk", flat=True)
         )
         alert = evaluate_rule(
@@ -84,6 +85,24 @@ def evaluate_snapshot(snapshot: HealthSnapshot, now=None, deliver: bool = False)
     return fired, resolved
 
 
+def evaluate_snapshots(snapshots, now, deliver: bool) -> MonitorPassResult:
+    """Evaluate the rules on snapshots just stored; what fired and resolved (none sent yet
+    unless ``deliver``: then each alert's notifications go out after commit)."""
+    result = MonitorPassResult(snapshots=list(snapshots))
+    for snapshot in result.snapshots:
+        fired, resolved = evaluate_snapshot(snapshot, now=now, deliver=deliver)
+        result.alerts_fired.extend(fired)
+        result.alerts_resolved.extend(resolved)
+    return result
+
+
+def sent_deliveries(result: MonitorPassResult) -> int:
+    """How many notifications of the pass's own alerts are sent."""
+    return Delivery.objects.filter(
+        alert__in=[*result.alerts_fired, *result.alerts_resolved], status=DeliveryStatus.SENT
+    ).count()
+
+
 def run_monitor_pass(
     model_version: str | None = None,
     window_minutes: int = 60,
@@ -97,25 +116,15 @@ def run_monitor_pass(
     not every delivery waiting for a retry.
     """
     now = now or timezone.now()
-    result = MonitorPassResult()
-    versions = [model_version] if model_version else active_versions(window_minutes, now=now)
-    for version in versions:
-        snapshot = compute_snapshot(
-            version, window_minutes=window_minutes, now=now, monitor_slot=monitor_slot
-        )
-        if snapshot is None:
-            continue  # another monitor has this slot
-        result.snapshots.append(snapshot)
-        fired, resolved = evaluate_snapshot(snapshot, now=now, deliver=not retry_due)
-        result.alerts_fired.extend(fired)
-        result.alerts_resolved.extend(resolved)
+    # Versions whose slot another monitor holds are left out: that monitor evaluates them.
+    snapshots = compute_snapshots(
+        model_version, window_minutes=window_minutes, now=now, monitor_slot=monitor_slot
+    )
+    result = evaluate_snapshots(snapshots, now=now, deliver=not retry_due)
     if retry_due:
         result.deliveries_sent = deliver_due(now=now)
     else:
-        result.deliveries_sent = Delivery.objects.filter(
-            alert__in=[*result.alerts_fired, *result.alerts_resolved],
-            status=DeliveryStatus.SENT,
-        ).count()
+        result.deliveries_sent = sent_deliveries(result)
     if result.snapshots or result.deliveries_sent:
         logger.info(
             "monitor pass: %d snapshot(s), %d alert(s) fired, %d resolved, %d delivered",

@@ -18,9 +18,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from alerting.choices import AlertStatus, Comparison, DeliveryKind
+from alerting.choices import Comparison, DeliveryKind
 from alerting.deliveries import deliver_after_commit, queue_deliveries
-from alerting.lifecycle import SYSTEM
+from alerting.lifecycle import SYSTEM, resolve_alert
 from alerting.models import Alert, AlertRule, RuleCooldown
 
 logger = logging.getLogger("alerting.rules")
@@ -205,28 +205,21 @@ def auto_resolve(
 ) -> list[Alert]:
     """Resolve the rule's unresolved alerts for ``model_version``; tell its channels."""
     now = now or timezone.now()
-    unresolved = Alert.objects.filter(rule=rule, model_version=model_version).exclude(
-        status=AlertStatus.RESOLVED
+    unresolved_ids = list(
+        Alert.objects.unresolved()
+        .filter(rule=rule, model_version=model_version)
+        .values_list("alert_id", flat=True)
     )
+    note = f"{rule.metric_name} no longer {rule.comparison} {rule.threshold:.4f}"
     resolved = []
-    for alert_id in list(unresolved.values_list("pk", flat=True)):
+    for alert_id in unresolved_ids:
         with transaction.atomic():
-            # One conditional update per alert: a racing evaluation or person resolving
-            # it at the same moment leaves one resolution and one recovery notice.
-            changed = (
-                Alert.objects.filter(pk=alert_id)
-                .exclude(status=AlertStatus.RESOLVED)
-                .update(
-                    status=AlertStatus.RESOLVED,
-                    resolved_at=now,
-                    resolved_by=SYSTEM,
-                    resolution_note=f"{rule.metric_name} no longer {rule.comparison} "
-                    f"{rule.threshold:.4f}",
-                )
-            )
-            if not changed:
+            # The lifecycle's one conditional update: a racing evaluation or a person
+            # resolving it at the same moment leaves one resolution and one recovery notice.
+            outcome = resolve_alert(alert_id, by=SYSTEM, note=note, now=now)
+            if not outcome.changed:
                 continue
-            alert = Alert.objects.select_related("rule").get(pk=alert_id)
+            alert = outcome.alert
             channels = rule.channels if isinstance(rule.channels, list) else ()
             deliveries = queue_deliveries(alert, channels, DeliveryKind.RECOVERY, now=now)
             if deliver:

@@ -91,7 +91,7 @@ class Alert(_AsDict):
 class AlertRule(_AsDict):
     rule_id: str
     metric_name: str
-    metric_type: str
+    metric_type: str  # accepted for the legacy signature; nothing reads it, so not stored
     threshold: float
     comparison: str
     severity: str
@@ -115,7 +115,6 @@ def store_rule(rule: AlertRule) -> AlertRuleRow:
     """
     values = {
         "metric_name": _value(rule.metric_name),
-        "metric_type": _value(rule.metric_type),
         "threshold": rule.threshold,
         "comparison": _value(rule.comparison),
         "severity": _value(rule.severity),

@@ -1,11 +1,14 @@
-"""Pages of the alerting app: the dashboard, model pages and alerts (SPEC §6)."""
+"""Pages of the alerting app: the alert list, one alert, its forms, the approval queue.
+
+The dashboard (``/``) and the model version pages (``/models/<version>/``) show alerts
+beside the metrics; they are in the ``dashboard`` app (``dashboard.urls``).
+"""
 from django.urls import path
 
 from alerting import action_views, views
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("models/<str:version>/", views.model_detail, name="model-detail"),
+    # Alerts (SPEC §6).
     path("alerts/", views.alert_list, name="alert-list"),
     path("alerts/<str:alert_id>/", views.alert_detail, name="alert-detail"),
     path("alerts/<str:alert_id>/acknowledge/", views.acknowledge, name="alert-acknowledge"),

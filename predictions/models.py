@@ -49,6 +49,21 @@ class Prediction(models.Model):
 class HealthSnapshot(models.Model):
     """The metrics of one model version over one window, at one moment."""
 
+    # The window's figures stored as columns (null when not computable); every other metric
+    # of the window goes into ``metrics``. One list for the service, the API and the pages.
+    METRIC_FIELDS = (
+        "accuracy",
+        "precision",
+        "recall",
+        "f1_score",
+        "roc_auc",
+        "brier_score",
+        "expected_calibration_error",
+    )
+    COUNT_FIELDS = ("num_predictions", "num_with_outcome")
+    # Set against the version's previous snapshot when the snapshot is stored.
+    TREND_FIELDS = ("prediction_accuracy_trend", "degradation_detected")
+
     timestamp = models.DateTimeField(default=timezone.now)
     model_version = models.CharField(max_length=64)
     window_minutes = models.PositiveIntegerField(default=60)
@@ -133,6 +148,7 @@ class ModelVersion(models.Model):
     metadata_path = models.CharField(max_length=512, blank=True, default="")
     reference_start = models.DateTimeField(null=True, blank=True)
     reference_end = models.DateTimeField(null=True, blank=True)
+    # When, and by whom, the version last went to production (other moves leave them).
     promoted_at = models.DateTimeField(null=True, blank=True)
     promoted_by = models.CharField(max_length=150, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -220,9 +236,17 @@ class RetrainingDecision(models.Model):
     decision_details = models.JSONField(default=dict, blank=True)
     labeled_samples = models.PositiveIntegerField(null=True, blank=True)
     coverage_pct = models.FloatField(null=True, blank=True)
-    # The alerting.AgentAction that led here, by its action_id: predictions never
-    # imports alerting, so this is a reference by value, not a foreign key.
-    action_ref = models.CharField(max_length=64, blank=True, default="")
+    # The alerting.AgentAction that led here. A string reference keeps predictions free of
+    # Python imports of alerting; with to_field the column holds the action's action_id,
+    # the string the API reads and writes. Deleting the action leaves the decision, unlinked.
+    action_ref = models.ForeignKey(
+        "alerting.AgentAction",
+        to_field="action_id",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="retraining_decisions",
+    )
     recorded_by = models.CharField(max_length=150, blank=True, default="")
 
     class Meta:

@@ -10,23 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import connections, router
-from django.db.models import Avg, Count, F, IntegerField, Max, Value
-from django.db.models.functions import Cast, Floor, Least
+from django.db.models import Avg, Count, Max
 from django.utils import timezone
 
-from predictions.metrics import CORRECT, LABELLED
+from predictions.metrics import CORRECT, LABELLED, calibration_bin
 from predictions.models import HealthSnapshot, Prediction
 
 DASHBOARD_WINDOW_MINUTES = 24 * 60
-
-
-def _calibration_bin(n_bins: int):
-    """bin = min(floor(confidence · n_bins), n_bins − 1), as §4 defines it."""
-    return Least(
-        Cast(Floor(F("confidence") * Value(float(n_bins))), IntegerField()),
-        Value(n_bins - 1),
-        output_field=IntegerField(),
-    )
 
 
 def version_overview(
@@ -40,7 +30,7 @@ def version_overview(
     now = now or timezone.now()
     rows = (
         Prediction.objects.filter(timestamp__gte=now - timedelta(minutes=window_minutes))
-        .annotate(calibration_bin=_calibration_bin(n_bins))
+        .annotate(calibration_bin=calibration_bin(n_bins))
         .values("model_version", "calibration_bin")
         .annotate(
             count=Count("id"),
@@ -92,15 +82,6 @@ def snapshot_series(model_version: str, limit: int = 200) -> list[HealthSnapshot
               "num_predictions", "num_with_outcome")[:limit]
     )
     return list(reversed(newest))
-
-
-def version_is_known(model_version: str) -> bool:
-    """Whether any prediction or snapshot carries this version."""
-    return (
-        Prediction.objects.filter(model_version=model_version).exists()
-        or HealthSnapshot.objects.filter(model_version=model_version).exists()
-    )
-
 
 
 def distinct_model_versions(model=Prediction, limit: int = 500) -> list[str]:

@@ -52,7 +52,8 @@ def register_version(data: dict, by: str = "", now=None) -> ModelVersion:
 
 
 def promote(version: str, to_stage: str, by: str, note: str = "", now=None) -> ModelVersion:
-    """Move ``version`` to ``to_stage``; to production archives the model's previous one.
+    """Move ``version`` to ``to_stage``; to production archives the model's previous one
+    and records when and by whom the version was promoted.
 
     Raises ModelVersion.DoesNotExist for an unknown version, RegistryError for an
     unknown stage. Moving a version to the stage it is in changes nothing.
@@ -80,8 +81,10 @@ def promote(version: str, to_stage: str, by: str, note: str = "", now=None) -> M
                 if previous.pk != target.pk and previous.stage == Stage.PRODUCTION:
                     _move(previous, Stage.ARCHIVED, by, f"replaced by {target.version}", now)
         _move(target, to_stage, by, note, now)
-        target.promoted_at, target.promoted_by = now, by
-        ModelVersion.objects.filter(pk=target.pk).update(promoted_at=now, promoted_by=by)
+        if to_stage == Stage.PRODUCTION:
+            # promoted_at/by record the last move to production; other moves keep them.
+            target.promoted_at, target.promoted_by = now, by
+            ModelVersion.objects.filter(pk=target.pk).update(promoted_at=now, promoted_by=by)
     return target
 
 
@@ -98,8 +101,8 @@ def versions_overview(versions: list[str] | None = None, stage: str | None = Non
                       model_name: str | None = None) -> list[dict]:
     """Registered and seen-but-unregistered versions with their prediction figures.
 
-    Three queries whatever the number of versions or predictions: the registry, one
-    GROUP BY over the predictions, and the latest snapshot of each version.
+    Four queries whatever the number of versions or predictions: the registry, one
+    GROUP BY over the predictions, and two for the latest snapshot of each version.
     """
     registered = ModelVersion.objects.order_by()
     predictions = Prediction.objects.order_by()
@@ -194,7 +197,7 @@ def timeline(version: str) -> list[dict]:
         events.append({
             "at": decision.timestamp, "kind": "decision", "id": decision.pk,
             "action": decision.action, "trigger_reason": decision.trigger_reason,
-            "by": decision.recorded_by, "action_ref": decision.action_ref,
+            "by": decision.recorded_by, "action_ref": decision.action_ref_id,
         })
     recent_snapshots = HealthSnapshot.objects.filter(model_version=version).order_by(
         "-timestamp", "-id"

@@ -1,10 +1,12 @@
 """Health snapshots: the §4 metrics of one model version over one window, stored.
 
-One service used by the API (``POST health-snapshots/compute/``), ``compute_snapshots``
-and ``run_monitor`` (through alerting.monitor). The figures come from
-``predictions.metrics.window_metrics``; this module adds the trend against the version's
-previous snapshot and the degradation flag, and stores the row. A monitor passes its
-interval slot so that two monitors never store two snapshots for one slot.
+One service for every way a snapshot is made. ``compute_snapshots`` measures a window
+(``POST health-snapshots/compute/``, and ``compute_snapshots``/``run_monitor`` through
+alerting.monitor); ``record_snapshot`` stores figures measured elsewhere (``POST
+health-snapshots/``, the legacy tracker). Both store through ``_with_trend``: the percent
+change of accuracy against the version's previous snapshot, and the degradation flag. A
+monitor passes its interval slot so that two monitors never store two snapshots for one
+slot.
 """
 from __future__ import annotations
 
@@ -16,19 +18,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from predictions.drift import snapshot_drift_metrics
+from predictions.metrics import window_metrics
 from predictions.models import HealthSnapshot, Prediction
-
-# Columns of HealthSnapshot filled from the window's metrics; every other figure goes
-# into the snapshot's ``metrics`` JSON (with the calibration bins).
-SNAPSHOT_METRIC_COLUMNS = (
-    "accuracy",
-    "precision",
-    "recall",
-    "f1_score",
-    "roc_auc",
-    "expected_calibration_error",
-    "brier_score",
-)
 
 
 def accuracy_trend(accuracy, previous_accuracy):
@@ -74,19 +65,38 @@ def _json_safe(value):
 
 
 def window_snapshot_values(model_version: str, window_minutes: int, now) -> dict:
-    """Everything a snapshot stores about the window, before the trend.
+    """The HealthSnapshot fields measured over the window, before the trend.
 
-    Later steps (e.g. a drift report) add their figures to ``values["metrics"]`` here.
+    The metric columns, the counts, and every figure of the window in ``metrics`` (drift
+    figures join them once the snapshot is stored: see ``compute_snapshot``).
     """
-    from predictions.metrics import window_metrics  # written beside this module
-
     figures = _json_safe(dict(window_metrics(model_version, window_minutes, now=now)))
-    num_with_outcome = figures.get("num_with_outcome") or 0
-    values = {column: figures.get(column) for column in SNAPSHOT_METRIC_COLUMNS}
-    values["num_predictions"] = figures.get("num_predictions") or 0
-    values["num_with_outcome"] = num_with_outcome
+    values = {name: figures.get(name) for name in HealthSnapshot.METRIC_FIELDS}
+    values.update({name: figures.get(name) or 0 for name in HealthSnapshot.COUNT_FIELDS})
     values["metrics"] = figures
     return values
+
+
+def compute_snapshots(
+    model_version: str | None = None,
+    window_minutes: int = 60,
+    now=None,
+    monitor_slot: int | None = None,
+) -> list[HealthSnapshot]:
+    """Snapshot ``model_version``, or every version with predictions in the window.
+
+    Versions whose slot another monitor already holds are left out (see compute_snapshot).
+    """
+    now = now or timezone.now()
+    versions = [model_version] if model_version else active_versions(window_minutes, now=now)
+    snapshots = []
+    for version in versions:
+        snapshot = compute_snapshot(
+            version, window_minutes=window_minutes, now=now, monitor_slot=monitor_slot
+        )
+        if snapshot is not None:
+            snapshots.append(snapshot)
+    return snapshots
 
 
 def compute_snapshot(
@@ -102,59 +112,67 @@ def compute_snapshot(
         model_version=model_version, window_minutes=window_minutes, monitor_slot=monitor_slot
     ).exists():
         return None
-    values = window_snapshot_values(model_version, window_minutes, now)
-    snapshot = _store(model_version, window_minutes, now, values, monitor_slot)
-    if snapshot is not None:
-        # Drift (SPEC §8) only once the slot is ours: one report per snapshot.
-        drift_metrics = snapshot_drift_metrics(model_version, window_minutes, now)
-        if drift_metrics:
-            snapshot.metrics = {**snapshot.metrics, **drift_metrics}
-            snapshot.save(update_fields=["metrics"])
+    fields = {
+        "timestamp": now,
+        "model_version": model_version,
+        "window_minutes": window_minutes,
+        **window_snapshot_values(model_version, window_minutes, now),
+    }
+    snapshot = HealthSnapshot(**_with_trend(fields), monitor_slot=monitor_slot)
+    # The trend is also kept among the figures, where the charts and rule history read them.
+    snapshot.metrics = {
+        **snapshot.metrics,
+        **{name: getattr(snapshot, name) for name in HealthSnapshot.TREND_FIELDS},
+    }
+    if not _save_unless_slot_taken(snapshot):
+        return None
+    # Drift (SPEC §8) only once the slot is ours: one report per snapshot.
+    drift_metrics = snapshot_drift_metrics(model_version, window_minutes, now)
+    if drift_metrics:
+        snapshot.metrics = {**snapshot.metrics, **drift_metrics}
+        snapshot.save(update_fields=["metrics"])
     return snapshot
 
 
-def _store(model_version, window_minutes, now, values, monitor_slot=None):
-    previous = previous_snapshot(model_version, now)
-    trend = accuracy_trend(values.get("accuracy"), previous.accuracy if previous else None)
-    metrics = dict(values.get("metrics") or {})
-    metrics["prediction_accuracy_trend"] = trend
-    metrics["degradation_detected"] = is_degraded(trend)
-    snapshot = HealthSnapshot(
-        timestamp=now,
-        model_version=model_version,
-        window_minutes=window_minutes,
-        prediction_accuracy_trend=trend,
-        degradation_detected=is_degraded(trend),
-        monitor_slot=monitor_slot,
-        **{key: value for key, value in values.items() if key != "metrics"},
-        metrics=metrics,
-    )
-    if monitor_slot is None:
+def _with_trend(fields: dict) -> dict:
+    """``fields`` with the trend and degradation flag filled in where they are absent.
+
+    The trend compares accuracy with the version's snapshot before ``fields["timestamp"]``;
+    the flag follows from the trend. Values given by the caller are kept as they are.
+    """
+    fields = dict(fields)
+    if "prediction_accuracy_trend" not in fields:
+        previous = previous_snapshot(fields["model_version"], fields["timestamp"])
+        fields["prediction_accuracy_trend"] = accuracy_trend(
+            fields.get("accuracy"), previous.accuracy if previous else None
+        )
+    if "degradation_detected" not in fields:
+        fields["degradation_detected"] = is_degraded(fields["prediction_accuracy_trend"])
+    return fields
+
+
+def _save_unless_slot_taken(snapshot: HealthSnapshot) -> bool:
+    """Save; False (nothing saved) when another monitor stored this slot meanwhile."""
+    if snapshot.monitor_slot is None:
         snapshot.save()
-        return snapshot
+        return True
     try:
         # The savepoint keeps an outer transaction usable when another monitor won.
         with transaction.atomic():
             snapshot.save()
     except IntegrityError:
-        return None
-    return snapshot
+        return False
+    return True
 
 
 def record_snapshot(values: dict) -> HealthSnapshot:
-    """Store a snapshot computed elsewhere (legacy record_health_snapshot, the API).
+    """Store a snapshot measured elsewhere (``POST health-snapshots/``, the legacy tracker).
 
-    ``values`` holds HealthSnapshot fields; a missing trend is computed against the
-    version's previous snapshot, and a missing degradation flag follows from it.
+    ``values`` holds HealthSnapshot fields (others are ignored); a missing timestamp is
+    now, a missing trend is computed against the version's previous snapshot, and a
+    missing degradation flag follows from the trend.
     """
     fields = {f.name for f in HealthSnapshot._meta.concrete_fields} - {"id", "monitor_slot"}
     known = {key: value for key, value in values.items() if key in fields}
     known.setdefault("timestamp", timezone.now())
-    if known.get("prediction_accuracy_trend") is None and "prediction_accuracy_trend" not in values:
-        previous = previous_snapshot(known["model_version"], known["timestamp"])
-        known["prediction_accuracy_trend"] = accuracy_trend(
-            known.get("accuracy"), previous.accuracy if previous else None
-        )
-    if "degradation_detected" not in values:
-        known["degradation_detected"] = is_degraded(known.get("prediction_accuracy_trend"))
-    return HealthSnapshot.objects.create(**known)
+    return HealthSnapshot.objects.create(**_with_trend(known))

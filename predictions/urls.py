@@ -1,8 +1,8 @@
-"""Pages of the predictions app.
+"""Pages of the predictions app: the model registry and drift reports.
 
 The dashboard (``/``) and the model version pages (``/models/<version>/``) show alerts
-beside the metrics, so they are served by ``alerting.urls`` (alerting reads predictions,
-never the reverse); their templates are under ``templates/predictions/``.
+beside the metrics, so they are in the ``dashboard`` app (``dashboard.urls``), which
+reads both predictions and alerting; ``predictions`` never imports ``alerting``.
 """
 from django.urls import path
 

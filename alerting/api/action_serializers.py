@@ -1,9 +1,7 @@
-"""Serializers of the approval queue's API and of drift computation (SPEC §8)."""
+"""Serializers of the approval queue's API (SPEC §8)."""
 from rest_framework import serializers
 
-from alerting.api.serializers import AlertSerializer
 from alerting.models import AgentAction, Alert
-from predictions.api.registry_serializers import DriftReportSerializer
 
 
 class AgentActionSerializer(serializers.ModelSerializer):
@@ -48,8 +46,3 @@ class ExecutionSerializer(serializers.Serializer):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be an object.")
         return value
-
-
-class DriftComputeResultSerializer(serializers.Serializer):
-    report = DriftReportSerializer()
-    alerts_fired = AlertSerializer(many=True)

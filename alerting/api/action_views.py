@@ -1,46 +1,30 @@
-"""REST views of the approval queue, and drift computation with its rules (SPEC §8).
+"""REST views of the approval queue (SPEC §8).
 
-Thin faces over alerting.actions (the state machine) and predictions.drift; a transition
-from the wrong state answers 409, approving one's own action 403.
+Thin faces over alerting.actions (the state machine); a transition from the wrong state
+answers 409, approving one's own action 403.
 """
-from datetime import timedelta
-
 import django_filters
-from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from alerting import actions
 from alerting.api.action_serializers import (
     AgentActionSerializer,
-    DriftComputeResultSerializer,
     ExecutionSerializer,
     ReviewSerializer,
 )
 from alerting.choices import ActionStatus, ActionType, RiskLevel
-from alerting.drift_rules import evaluate_drift_rules
-from alerting.models import AgentAction, Alert
+from alerting.models import AgentAction
 from monitoring_site.api.filters import UTCDateTimeFilter
-from predictions.api.registry_serializers import DriftComputeSerializer, InsufficientDataSerializer
-from predictions.drift import DriftWindowError, InsufficientData, compute_drift_report
-from predictions.models import DriftReport
-from predictions.registry import version_exists
 
 
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The action is not in a state that allows this."
     default_code = "conflict"
-
-
-class BadRequest(APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "bad_request"
 
 
 class AgentActionFilter(django_filters.FilterSet):
@@ -134,59 +118,3 @@ class AgentActionViewSet(
     @action(detail=True, methods=["post"], write_permissions=["alerting.change_agentaction"])
     def failed(self, request, action_id=None):
         return self._execution(request, actions.mark_failed, action_id)
-
-
-class DriftComputeView(APIView):
-    """Compute and store one drift report now, then evaluate the drift rules on it."""
-
-    write_permissions = ["predictions.add_driftreport"]
-
-    @extend_schema(
-        summary="Compute a drift report for a version (default: the last window against "
-        "the version's reference) and evaluate the drift rules",
-        request=DriftComputeSerializer,
-        responses={
-            201: DriftComputeResultSerializer,
-            400: OpenApiResponse(description="Invalid or overlapping windows."),
-            404: OpenApiResponse(description="Unknown model version."),
-            422: InsufficientDataSerializer,
-        },
-    )
-    def post(self, request):
-        params = DriftComputeSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        window = params.validated_data
-        version = window["model_version"]
-        if not version_exists(version):
-            raise NotFound(f"No model version {version!r}.")
-        now = timezone.now()
-        try:
-            current_end = window.get("current_end") or now
-            current_start = window.get("current_start") or current_end - timedelta(
-                minutes=settings.MONITORING_DEFAULT_WINDOW_MINUTES
-            )
-            if current_start >= current_end:
-                raise BadRequest("current_start must be before current_end.")
-            report = compute_drift_report(
-                version, current_start, current_end,
-                reference_start=window.get("reference_start"),
-                reference_end=window.get("reference_end"),
-                now=now,
-            )
-        except InsufficientData as short:
-            return Response(
-                {"detail": str(short), "side": short.side, "rows": short.rows,
-                 "needed": short.needed},
-                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
-            )
-        except DriftWindowError as error:
-            raise BadRequest(str(error)) from None
-        except OverflowError:
-            raise BadRequest("The windows fall outside the dates this site handles.") from None
-        fired = evaluate_drift_rules(report, now=now)
-        document = {
-            "report": DriftReport.objects.get(pk=report.pk),
-            "alerts_fired": Alert.objects.filter(pk__in=[a.pk for a in fired])
-            .select_related("rule").prefetch_related("deliveries"),
-        }
-        return Response(DriftComputeResultSerializer(document).data, status=status.HTTP_201_CREATED)

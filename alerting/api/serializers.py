@@ -3,9 +3,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from alerting.choices import ChannelName, Severity
+from alerting.lifecycle import NOTE_MAX_LENGTH
 from alerting.models import Alert, AlertRule, Delivery
 from monitoring_site.api.schema import DetailSerializer  # noqa: F401 (re-exported)
-from predictions.models import HealthSnapshot
 
 
 class DeliverySerializer(serializers.ModelSerializer):
@@ -33,24 +33,28 @@ class AlertSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AcknowledgeSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+class AlertNoteSerializer(serializers.Serializer):
+    """The optional note of an acknowledgment or a resolution."""
+
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH
+    )
 
 
 class AcknowledgedAlertSerializer(AlertSerializer):
-    already_acknowledged = serializers.BooleanField(read_only=True)
+    """The alert after an acknowledgment, and whether someone had acknowledged it first."""
+
+    already_acknowledged = serializers.BooleanField(source="already", read_only=True)
 
     class Meta(AlertSerializer.Meta):
         fields = [*AlertSerializer.Meta.fields, "already_acknowledged"]
         read_only_fields = fields
 
 
-class ResolveSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-
-
 class ResolvedAlertSerializer(AlertSerializer):
-    already_resolved = serializers.BooleanField(read_only=True)
+    """The alert after a resolution, and whether someone had resolved it first."""
+
+    already_resolved = serializers.BooleanField(source="already", read_only=True)
 
     class Meta(AlertSerializer.Meta):
         fields = [*AlertSerializer.Meta.fields, "already_resolved"]
@@ -89,7 +93,7 @@ class AlertRuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = AlertRule
         fields = [
-            "rule_id", "name", "description", "metric_name", "metric_type", "threshold",
+            "rule_id", "name", "description", "metric_name", "threshold",
             "comparison", "severity", "component", "model_version", "enabled",
             "cooldown_minutes", "channels", "conditions", "last_triggered", "created_at",
             "updated_at",
@@ -114,27 +118,3 @@ class EvaluateRuleSerializer(serializers.Serializer):
     metric_value = serializers.FloatField(allow_null=True)
     model_version = serializers.CharField(max_length=64, allow_blank=True, default="")
     num_with_outcome = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-
-
-class SnapshotSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = HealthSnapshot
-        fields = [
-            "id", "timestamp", "model_version", "window_minutes", "accuracy", "precision",
-            "recall", "f1_score", "roc_auc", "expected_calibration_error", "brier_score",
-            "num_predictions", "num_with_outcome", "prediction_accuracy_trend",
-            "degradation_detected", "metrics",
-        ]
-        read_only_fields = fields
-
-
-class ComputeSnapshotsSerializer(serializers.Serializer):
-    model_version = serializers.CharField(max_length=64, required=False, allow_blank=False)
-    window_minutes = serializers.IntegerField(min_value=1, max_value=525600, required=False)
-
-
-class ComputeSnapshotsResultSerializer(serializers.Serializer):
-    snapshots = SnapshotSerializer(many=True)
-    alerts_fired = AlertSerializer(many=True)
-    alerts_resolved = AlertSerializer(many=True)
-    deliveries_sent = serializers.IntegerField()

@@ -1,5 +1,4 @@
-"""REST views of the alerting app: thin faces over alerting.lifecycle, rules and monitor."""
-from django.conf import settings
+"""REST views of the alerting app: thin faces over alerting.lifecycle and rules."""
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -7,25 +6,27 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from alerting.api.filters import AlertFilter, AlertRuleFilter
 from alerting.api.serializers import (
     AcknowledgedAlertSerializer,
-    AcknowledgeSerializer,
+    AlertNoteSerializer,
     AlertRuleSerializer,
     AlertSerializer,
     AlertStatisticsSerializer,
-    ComputeSnapshotsResultSerializer,
-    ComputeSnapshotsSerializer,
     DetailSerializer,
     EvaluateRuleSerializer,
     ResolvedAlertSerializer,
-    ResolveSerializer,
 )
-from alerting.lifecycle import acknowledge_alert, alert_statistics, resolve_alert
+from alerting.lifecycle import (
+    ACKNOWLEDGE,
+    CHANGE_PERMISSION,
+    RESOLVE,
+    acting_person,
+    alert_statistics,
+    take_step,
+)
 from alerting.models import Alert, AlertRule
-from alerting.monitor import run_monitor_pass
 from alerting.rules import evaluate_rule
 
 ALERT_ID_PATTERN = r"[^/]+"
@@ -58,43 +59,36 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "alert_id"
     lookup_value_regex = ALERT_ID_PATTERN
     # Acknowledging and resolving change an alert.
-    write_permissions = ["alerting.change_alert"]
+    write_permissions = [CHANGE_PERMISSION]
 
     @extend_schema(
         summary="Acknowledge an alert (the first acknowledger is kept)",
-        request=AcknowledgeSerializer,
+        request=AlertNoteSerializer,
         responses={200: AcknowledgedAlertSerializer, **WRITE_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, alert_id=None):
-        params = AcknowledgeSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        outcome = acknowledge_alert(
-            alert_id, by=request.user.get_username(), note=params.validated_data["note"]
-        )
-        if outcome.alert is None:
-            raise NotFound(f"No alert {alert_id!r}.")
-        alert = _alerts().get(pk=outcome.alert.pk)
-        alert.already_acknowledged = outcome.already_acknowledged
-        return Response(AcknowledgedAlertSerializer(alert).data)
+        return self._take_step(request, alert_id, ACKNOWLEDGE, AcknowledgedAlertSerializer)
 
     @extend_schema(
         summary="Resolve an alert with a note",
-        request=ResolveSerializer,
+        request=AlertNoteSerializer,
         responses={200: ResolvedAlertSerializer, **WRITE_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, alert_id=None):
-        params = ResolveSerializer(data=request.data)
+        return self._take_step(request, alert_id, RESOLVE, ResolvedAlertSerializer)
+
+    def _take_step(self, request, alert_id, step, answer_serializer):
+        params = AlertNoteSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        outcome = resolve_alert(
-            alert_id, by=request.user.get_username(), note=params.validated_data["note"]
-        )
+        outcome = take_step(step, alert_id, by=acting_person(request.user),
+                            note=params.validated_data["note"])
         if outcome.alert is None:
-            raise NotFound(f"No alert {alert_id!r}.")
+            raise NotFound(outcome.message)
         alert = _alerts().get(pk=outcome.alert.pk)
-        alert.already_resolved = outcome.already_resolved
-        return Response(ResolvedAlertSerializer(alert).data)
+        alert.already = outcome.already
+        return Response(answer_serializer(alert).data)
 
     @extend_schema(
         summary="Counts of alerts (same filters as the list)",
@@ -157,36 +151,4 @@ class AlertRuleViewSet(viewsets.ModelViewSet):
             return HttpResponse(b"null", content_type="application/json")
         return Response(
             AlertSerializer(_alerts().get(pk=alert.pk)).data, status=status.HTTP_201_CREATED
-        )
-
-
-class ComputeSnapshotsView(APIView):
-    """Compute health snapshots now, evaluate the rules on them, return what happened."""
-
-    write_permissions = ["predictions.add_healthsnapshot"]
-
-    @extend_schema(
-        summary="Compute snapshots for one version or every active one, then evaluate rules",
-        request=ComputeSnapshotsSerializer,
-        responses={201: ComputeSnapshotsResultSerializer, 400: BAD_INPUT,
-                   401: NOT_SIGNED_IN, 403: FORBIDDEN},
-    )
-    def post(self, request):
-        params = ComputeSnapshotsSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        result = run_monitor_pass(
-            model_version=params.validated_data.get("model_version"),
-            window_minutes=params.validated_data.get(
-                "window_minutes", settings.MONITORING_DEFAULT_WINDOW_MINUTES
-            ),
-            retry_due=False,
-        )
-        document = {
-            "snapshots": result.snapshots,
-            "alerts_fired": _alerts().filter(pk__in=[a.pk for a in result.alerts_fired]),
-            "alerts_resolved": _alerts().filter(pk__in=[a.pk for a in result.alerts_resolved]),
-            "deliveries_sent": result.deliveries_sent,
-        }
-        return Response(
-            ComputeSnapshotsResultSerializer(document).data, status=status.HTTP_201_CREATED
         )

@@ -8,12 +8,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from predictions.api.series_views import (
-    DEFAULT_RANGE,
-    AwareDateTimeField,
-    validated_query,
-)
-from predictions.api.views import _bad_request, _read_json_body
+from monitoring_site.api.exceptions import BadRequest
+from predictions.api.common import parse_query
+from predictions.api.ingest_views import _read_json_body
+from predictions.api.series_views import DEFAULT_RANGE, AwareDateTimeField
 from predictions.custom_metrics import custom_series, metric_names, record_custom_metrics
 from predictions.ingest import IngestValidationError
 from predictions.series import STEP_HOURS, SeriesError
@@ -72,7 +70,7 @@ class CustomMetricsView(APIView):
         responses={200: CustomMetricNameSerializer(many=True)},
     )
     def get(self, request):
-        validated_query(serializers.Serializer, request)
+        parse_query(serializers.Serializer, request)
         return Response(metric_names())
 
     @extend_schema(
@@ -98,11 +96,11 @@ class CustomMetricsView(APIView):
         try:
             result = record_custom_metrics(items)
         except IngestValidationError as exc:
-            return _bad_request(
+            raise BadRequest(
                 f"{len(exc.errors)} of {len(items)} metric values are invalid; "
                 "nothing was stored.",
                 errors={str(index): fields for index, fields in exc.errors.items()},
-            )
+            ) from None
         return Response({"created": result.created}, status=status.HTTP_201_CREATED)
 
 
@@ -116,7 +114,7 @@ class CustomSeriesView(APIView):
                    400: OpenApiResponse(description="A bad parameter, named.")},
     )
     def get(self, request):
-        query = validated_query(CustomSeriesQuerySerializer, request)
+        query = parse_query(CustomSeriesQuerySerializer, request)
         end = query.get("end") or timezone.now()
         start = query.get("start") or end - DEFAULT_RANGE
         try:

@@ -4,6 +4,7 @@ import math
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from predictions.api.serializers import AlertListField
 from predictions.choices import UNREGISTERED_STAGE, DecisionAction, Stage, TriggerReason
 from predictions.models import DriftReport, HealthSnapshot, ModelVersion, RetrainingDecision
 
@@ -117,7 +118,7 @@ class TimelineEventSerializer(serializers.Serializer):
     note = serializers.CharField(required=False)
     action = serializers.CharField(required=False)
     trigger_reason = serializers.CharField(required=False)
-    action_ref = serializers.CharField(required=False)
+    action_ref = serializers.CharField(required=False, allow_null=True)
     accuracy = serializers.FloatField(required=False, allow_null=True)
     num_predictions = serializers.IntegerField(required=False)
     degradation_detected = serializers.BooleanField(required=False)
@@ -157,6 +158,11 @@ class DriftComputeSerializer(serializers.Serializer):
         return attrs
 
 
+class DriftComputeResultSerializer(serializers.Serializer):
+    report = DriftReportSerializer()
+    alerts_fired = AlertListField()
+
+
 class InsufficientDataSerializer(serializers.Serializer):
     detail = serializers.CharField()
     side = serializers.ChoiceField(choices=["reference", "current"])
@@ -177,7 +183,11 @@ class RetrainingDecisionSerializer(serializers.ModelSerializer):
                   "drift_context", "data_context", "decision_details", "labeled_samples",
                   "coverage_pct", "action_ref", "recorded_by", "apply"]
         read_only_fields = ["id", "recorded_by"]
-        extra_kwargs = {"timestamp": {"required": False}}
+        # action_ref: a slug field on the action's action_id (unknown ids answer 400).
+        extra_kwargs = {
+            "timestamp": {"required": False},
+            "action_ref": {"help_text": "The action_id of the AgentAction that led here."},
+        }
 
     def validate(self, attrs):
         for field in ("drift_context", "data_context", "decision_details"):

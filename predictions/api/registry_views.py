@@ -1,27 +1,40 @@
 """REST views of the model registry, drift reports and retraining decisions (SPEC §8).
 
 Thin faces over predictions.registry and predictions.drift. Computing a drift report
-over the API also evaluates the drift rules, which is alerting's business: that view
-lives in alerting.api.action_views.
+also lets the apps listening to predictions.signals act on it (alerting: the drift rules).
 """
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from django.utils import timezone
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from monitoring_site.api.exceptions import BadRequest
 from predictions.api.registry_filters import DriftReportFilter, RetrainingDecisionFilter
 from predictions.api.registry_serializers import (
     OVERVIEW_STAGES,
     DecisionSummarySerializer,
+    DriftComputeResultSerializer,
+    DriftComputeSerializer,
     DriftReportSerializer,
+    InsufficientDataSerializer,
     ModelVersionSerializer,
     PromoteSerializer,
     RetrainingDecisionSerializer,
     TimelineSerializer,
     VersionOverviewSerializer,
 )
+from predictions.drift import DriftWindowError, InsufficientData, compute_drift_report
 from predictions.models import DriftReport, ModelVersion, RetrainingDecision
 from predictions.registry import (
     RegistryError,
@@ -33,16 +46,10 @@ from predictions.registry import (
     version_exists,
     versions_overview,
 )
+from predictions.signals import drift_report_computed, receivers_answer
 
 # Version strings carry dots ("1.2.0"): anything but a slash.
 VERSION_PATTERN = r"[^/]+"
-
-
-class BadRequest(APIException):
-    """A request the registry cannot carry out as asked: 400 with ``{"detail": …}``."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "bad_request"
 
 
 def _overview_of(version: str) -> dict:
@@ -82,7 +89,7 @@ class ModelVersionViewSet(viewsets.GenericViewSet):
     lookup_value_regex = VERSION_PATTERN
     filter_backends = []
     http_method_names = ["get", "post", "patch", "head", "options"]
-    # Set per action (promote, reviews, executor reports); None = the model permissions.
+    # Set per action (promote); None = the model permissions.
     write_permissions = None
 
     def list(self, request):
@@ -170,6 +177,59 @@ class DriftReportViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = DriftReportFilter
     # Numeric ids only, so that drift-reports/compute/ is never taken for a report.
     lookup_value_regex = r"[0-9]+"
+    # Set per action (compute); None = the model permissions.
+    write_permissions = None
+
+    @extend_schema(
+        summary="Compute a drift report for a version (default: the last window against "
+        "the version's reference) and evaluate the drift rules",
+        request=DriftComputeSerializer,
+        responses={
+            201: DriftComputeResultSerializer,
+            400: OpenApiResponse(description="Invalid or overlapping windows."),
+            404: OpenApiResponse(description="Unknown model version."),
+            422: InsufficientDataSerializer,
+        },
+    )
+    @action(detail=False, methods=["post"], write_permissions=["predictions.add_driftreport"])
+    def compute(self, request):
+        """Compute and store one drift report now, then evaluate the drift rules on it."""
+        params = DriftComputeSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        window = params.validated_data
+        version = window["model_version"]
+        if not version_exists(version):
+            raise NotFound(f"No model version {version!r}.")
+        now = timezone.now()
+        try:
+            current_end = window.get("current_end") or now
+            current_start = window.get("current_start") or current_end - timedelta(
+                minutes=settings.MONITORING_DEFAULT_WINDOW_MINUTES
+            )
+            if current_start >= current_end:
+                raise BadRequest("current_start must be before current_end.")
+            report = compute_drift_report(
+                version, current_start, current_end,
+                reference_start=window.get("reference_start"),
+                reference_end=window.get("reference_end"),
+                now=now,
+            )
+        except InsufficientData as short:
+            return Response(
+                {"detail": str(short), "side": short.side, "rows": short.rows,
+                 "needed": short.needed},
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        except DriftWindowError as error:
+            raise BadRequest(str(error)) from None
+        except OverflowError:
+            raise BadRequest("The windows fall outside the dates this site handles.") from None
+        answer = {
+            "report": DriftReportSerializer(DriftReport.objects.get(pk=report.pk)).data,
+            "alerts_fired": [],  # filled in by the listening apps; empty when none listens
+            **receivers_answer(drift_report_computed, DriftReport, report=report, now=now),
+        }
+        return Response(answer, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
@@ -184,7 +244,7 @@ class RetrainingDecisionViewSet(
 ):
     """The retraining pipeline's gate decisions, and their summary."""
 
-    queryset = RetrainingDecision.objects.all()
+    queryset = RetrainingDecision.objects.select_related("action_ref")
     serializer_class = RetrainingDecisionSerializer
     filterset_class = RetrainingDecisionFilter
 

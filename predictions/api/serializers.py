@@ -18,9 +18,9 @@ from predictions.ingest import (
     MAX_PREDICTION_ID,
     json_object_problem,
 )
+from predictions.metrics import MAX_WINDOW_MINUTES
 from predictions.models import HealthSnapshot, Prediction
 
-MAX_WINDOW_MINUTES = 100 * 366 * 24 * 60  # a century: beyond it, dates overflow
 MAX_TREND_HOURS = 366 * 24
 MAX_BINS = 100
 MAX_SNAPSHOT_LIMIT = 1000
@@ -211,32 +211,18 @@ class HealthSnapshotSerializer(serializers.ModelSerializer):
             "timestamp",
             "model_version",
             "window_minutes",
-            "accuracy",
-            "precision",
-            "recall",
-            "f1_score",
-            "roc_auc",
-            "expected_calibration_error",
-            "brier_score",
-            "num_predictions",
-            "num_with_outcome",
-            "prediction_accuracy_trend",
-            "degradation_detected",
+            *HealthSnapshot.METRIC_FIELDS,
+            *HealthSnapshot.COUNT_FIELDS,
+            *HealthSnapshot.TREND_FIELDS,
             "metrics",
         ]
         read_only_fields = ["id"]
-        unit = {"min_value": 0.0, "max_value": 1.0}
         extra_kwargs = {
-            "accuracy": unit,
-            "precision": unit,
-            "recall": unit,
-            "f1_score": unit,
-            "roc_auc": unit,
-            "expected_calibration_error": unit,
-            "brier_score": unit,
+            # Every stored metric lies in [0, 1] by its definition (SPEC §4, §8).
+            **{name: {"min_value": 0.0, "max_value": 1.0} for name in HealthSnapshot.METRIC_FIELDS},
             "window_minutes": {"min_value": 1, "max_value": MAX_WINDOW_MINUTES},
-            "num_predictions": {"min_value": 0, "max_value": MAX_COUNT},
-            "num_with_outcome": {"min_value": 0, "max_value": MAX_COUNT},
+            **{name: {"min_value": 0, "max_value": MAX_COUNT}
+               for name in HealthSnapshot.COUNT_FIELDS},
         }
 
     def validate_metrics(self, value):
@@ -271,3 +257,35 @@ class TrendSerializer(serializers.Serializer):
     model_version = serializers.CharField(allow_null=True)
     hours = serializers.IntegerField()
     snapshots = HealthSnapshotSerializer(many=True)
+
+
+class SnapshotSerializer(serializers.ModelSerializer):
+    """A snapshot as computed by ``POST health-snapshots/compute/`` (read-only)."""
+
+    class Meta:
+        model = HealthSnapshot
+        fields = HealthSnapshotSerializer.Meta.fields
+        read_only_fields = fields
+
+
+class ComputeSnapshotsSerializer(serializers.Serializer):
+    model_version = serializers.CharField(
+        max_length=MAX_MODEL_VERSION, required=False, allow_blank=False
+    )
+    window_minutes = serializers.IntegerField(
+        min_value=1, max_value=MAX_WINDOW_MINUTES, required=False
+    )
+
+
+@extend_schema_field({"type": "array", "items": {"$ref": "#/components/schemas/Alert"}})
+class AlertListField(serializers.ListField):
+    """Alerts as the alerting API shows them, filled in by the app that listens to
+    predictions.signals. Documented by reference to its ``Alert`` schema: predictions
+    does not import alerting."""
+
+
+class ComputeSnapshotsResultSerializer(serializers.Serializer):
+    snapshots = SnapshotSerializer(many=True)
+    alerts_fired = AlertListField()
+    alerts_resolved = AlertListField()
+    deliveries_sent = serializers.IntegerField()

@@ -9,6 +9,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from predictions.api.common import parse_query
 from predictions.series import SERIES_METRICS, STEP_HOURS, SeriesError, metric_series
 
 DEFAULT_RANGE = timedelta(hours=24)
@@ -93,26 +94,6 @@ class SeriesSerializer(serializers.Serializer):
     points = SeriesPointSerializer(many=True)
 
 
-def validated_query(serializer_class, request) -> dict:
-    """Query parameters checked against the serializer: unknown or repeated ones are 400s."""
-    fields = serializer_class().fields
-    errors = {
-        name: ["Unknown parameter: known ones are " + ", ".join(fields) + "."]
-        for name in request.query_params
-        if name not in fields and name != "format"
-    }
-    errors.update({
-        name: ["Give this parameter once."]
-        for name in fields
-        if len(request.query_params.getlist(name)) > 1
-    })
-    if errors:
-        raise ValidationError(errors)
-    params = serializer_class(data=request.query_params.dict())
-    params.is_valid(raise_exception=True)
-    return params.validated_data
-
-
 class SeriesView(APIView):
     """A version's §9 figures per step over [start, end); empty buckets are kept."""
 
@@ -126,7 +107,7 @@ class SeriesView(APIView):
         tags=["metrics"],
     )
     def get(self, request):
-        query = validated_query(SeriesQuerySerializer, request)
+        query = parse_query(SeriesQuerySerializer, request)
         end = query.get("end") or timezone.now()
         start = query.get("start") or end - DEFAULT_RANGE
         try:

@@ -2,11 +2,18 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from predictions.api import custom_metric_views, registry_views, series_views, views
+from predictions.api import (
+    custom_metric_views,
+    ingest_views,
+    metric_views,
+    registry_views,
+    series_views,
+    snapshot_views,
+)
 
 router = SimpleRouter(trailing_slash=True)
-router.register("predictions", views.PredictionViewSet, basename="prediction")
-router.register("health-snapshots", views.HealthSnapshotViewSet, basename="healthsnapshot")
+router.register("predictions", ingest_views.PredictionViewSet, basename="prediction")
+router.register("health-snapshots", snapshot_views.HealthSnapshotViewSet, basename="healthsnapshot")
 # The model registry, drift reports and retraining decisions (SPEC §8).
 router.register("model-versions", registry_views.ModelVersionViewSet, basename="modelversion")
 router.register("drift-reports", registry_views.DriftReportViewSet, basename="driftreport")
@@ -15,24 +22,24 @@ router.register(
 )
 
 urlpatterns = [
-    path("outcomes/", views.OutcomesView.as_view(), name="outcomes"),
+    path("outcomes/", ingest_views.OutcomesView.as_view(), name="outcomes"),
     path(
         "metrics/performance/",
-        views.PerformanceMetricsView.as_view(),
+        metric_views.PerformanceMetricsView.as_view(),
         name="metrics-performance",
     ),
-    path("metrics/accuracy/", views.AccuracyMetricsView.as_view(), name="metrics-accuracy"),
+    path("metrics/accuracy/", metric_views.AccuracyMetricsView.as_view(), name="metrics-accuracy"),
     path(
         "metrics/calibration/",
-        views.CalibrationMetricsView.as_view(),
+        metric_views.CalibrationMetricsView.as_view(),
         name="metrics-calibration",
     ),
     path(
         "metrics/classification/",
-        views.ClassificationMetricsView.as_view(),
+        metric_views.ClassificationMetricsView.as_view(),
         name="metrics-classification",
     ),
-    path("metrics/trend/", views.TrendView.as_view(), name="metrics-trend"),
+    path("metrics/trend/", metric_views.TrendView.as_view(), name="metrics-trend"),
     path("metrics/series/", series_views.SeriesView.as_view(), name="metrics-series"),
     path("metrics/custom/", custom_metric_views.CustomMetricsView.as_view(), name="metrics-custom"),
     path(

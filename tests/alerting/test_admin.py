@@ -6,7 +6,7 @@ from django.test import Client
 from alerting.choices import AlertStatus
 from alerting.forms import AlertRuleForm
 from alerting.models import Alert, AlertRule, Delivery
-from predictions.admin import CappedCountPaginator
+from predictions.admin.records import CappedCountPaginator
 from predictions.models import HealthSnapshot, Prediction
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,6 @@ def rule_form_data(**overrides):
         "name": "Low accuracy",
         "description": "",
         "metric_name": "accuracy",
-        "metric_type": "threshold",
         "comparison": "<",
         "threshold": "0.8",
         "severity": "warning",
@@ -203,7 +202,7 @@ def test_capped_paginator_counts_at_most_the_cap(make_prediction, monkeypatch):
 def test_probing_datetimes_equal_djangos_distinct_datetimes(make_prediction, kind):
     from datetime import UTC, datetime
 
-    from predictions.admin import ProbingDatesQuerySet
+    from predictions.admin.records import ProbingDatesQuerySet
 
     for moment in [datetime(2025, 12, 31, 23, 59, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC),
                    datetime(2026, 1, 1, 12, tzinfo=UTC), datetime(2026, 2, 28, 8, tzinfo=UTC),

@@ -1,8 +1,15 @@
-"""POST health-snapshots/compute/: snapshots, rules evaluated, alerts fired."""
+"""POST health-snapshots/compute/: snapshots, rules evaluated, alerts fired.
+
+The route lives in predictions' API; alerting evaluates the rules through the
+predictions.signals hook, and the monitor pass evaluates directly, never through it.
+"""
 import pytest
 
+from alerting import receivers
 from alerting.models import Alert
+from alerting.monitor import run_monitor_pass
 from predictions.models import HealthSnapshot
+from predictions.signals import drift_report_computed, snapshots_computed
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +90,53 @@ def test_compute_with_nothing_to_measure(computer):
     body = computer.post(URL, {}, format="json").json()
     assert body["snapshots"] == [] and body["alerts_fired"] == []
     assert not Alert.objects.exists()
+
+
+def test_compute_is_routed_with_the_snapshots_and_answers_alerting_through_the_hook():
+    from django.urls import resolve
+
+    from predictions.api.snapshot_views import HealthSnapshotViewSet
+
+    assert resolve(URL).func.cls is HealthSnapshotViewSet
+    # Each entry holds (lookup key, weak reference to the receiver, …).
+    assert receivers.evaluate_computed_snapshots in [
+        entry[1]() for entry in snapshots_computed.receivers
+    ]
+    assert receivers.evaluate_computed_drift_report in [
+        entry[1]() for entry in drift_report_computed.receivers
+    ]
+
+
+def test_without_a_listener_compute_stores_snapshots_and_fires_nothing(
+    computer, make_rule, labelled_predictions
+):
+    labelled_predictions("v1", wrong=4)
+    make_rule()
+    snapshots_computed.disconnect(dispatch_uid="alerting.snapshots_computed")
+    try:
+        body = computer.post(URL, {}, format="json").json()
+    finally:
+        snapshots_computed.connect(
+            receivers.evaluate_computed_snapshots, dispatch_uid="alerting.snapshots_computed"
+        )
+    assert [s["model_version"] for s in body["snapshots"]] == ["v1"]
+    assert (body["alerts_fired"], body["alerts_resolved"], body["deliveries_sent"]) == (
+        [], [], 0)
+    assert not Alert.objects.exists()
+
+
+def test_the_monitor_pass_evaluates_once_without_the_hook(make_rule, labelled_predictions):
+    labelled_predictions("v1", wrong=4)
+    make_rule(cooldown_minutes=0)
+    sent = []
+
+    def spy(sender, **kwargs):
+        sent.append(kwargs)
+
+    snapshots_computed.connect(spy, dispatch_uid="test.spy")
+    try:
+        result = run_monitor_pass(window_minutes=60)
+    finally:
+        snapshots_computed.disconnect(dispatch_uid="test.spy")
+    assert sent == []
+    assert len(result.alerts_fired) == 1 and Alert.objects.count() == 1

@@ -113,7 +113,60 @@ def test_gives_up_after_the_last_attempt(make_rule, settings):
     delivery = Delivery.objects.get(alert=alert)
     assert delivery.attempts == 3
     assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.next_attempt_at is None  # no further attempt
     assert not deliveries_due(NOW + timedelta(days=1)).exists()
+
+
+def unconfigured_slack(settings):
+    settings.ALERT_SLACK_BOT_TOKEN = ""
+    settings.SLACK_WEBHOOK_URL = ""
+
+
+def unconfigured_email(settings):
+    settings.ALERT_EMAIL_RECIPIENTS = []
+
+
+@pytest.mark.parametrize(
+    ("channel", "unconfigure", "error"),
+    [("slack", unconfigured_slack, "not configured"),
+     ("email", unconfigured_email, "no recipients")],
+)
+def test_an_unconfigured_channel_fails_at_once_instead_of_being_retried(
+    make_rule, settings, django_capture_on_commit_callbacks, channel, unconfigure, error
+):
+    unconfigure(settings)
+    settings.MONITORING_DELIVERY_BACKOFF_SECONDS = 0
+    alert = fire(make_rule(channels=[channel]), django_capture_on_commit_callbacks)
+    for minute in range(10):
+        deliver_due(now=NOW + timedelta(minutes=minute))
+    delivery = Delivery.objects.get(alert=alert)
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.attempts == 1
+    assert error in delivery.last_error
+    assert delivery.next_attempt_at is None
+    assert not deliveries_due(NOW + timedelta(days=1)).exists()
+
+
+def test_a_transient_error_is_retried_with_backoff_until_the_server_answers(
+    make_rule, http_server, settings, django_capture_on_commit_callbacks
+):
+    settings.MONITORING_DELIVERY_BACKOFF_SECONDS = 30
+    server = http_server(status=500)
+    rule = make_rule(channels=["webhook"], conditions={"webhook_url": server.url + "/in"})
+    alert = fire(rule, django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get(alert=alert)
+    assert delivery.status == DeliveryStatus.FAILED and "HTTP 500" in delivery.last_error
+    assert delivery.next_attempt_at is not None
+    first_retry = delivery.next_attempt_at
+    assert deliver_due(now=first_retry + timedelta(seconds=1)) == 0  # still 500
+    delivery.refresh_from_db()
+    assert delivery.attempts == 2
+    assert delivery.next_attempt_at - (first_retry + timedelta(seconds=1)) == backoff(2)
+    server.status = 200
+    assert deliver_due(now=delivery.next_attempt_at) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 3
+    assert len(server.requests) == 3
 
 
 def test_a_delivery_is_sent_once_even_when_two_workers_hold_it(make_rule, tmp_path, settings):

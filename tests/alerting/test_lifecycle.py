@@ -2,12 +2,14 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from alerting.choices import AlertStatus
 from alerting.lifecycle import (
     acknowledge_alert,
     acknowledge_alerts,
+    acting_person,
     alert_statistics,
     resolve_alert,
     resolve_alerts,
@@ -21,7 +23,8 @@ def test_acknowledge_records_who_when_and_the_note(make_alert):
     alert = make_alert()
     now = timezone.now()
     outcome = acknowledge_alert(alert.alert_id, by="ann", note="looking into it", now=now)
-    assert outcome.acknowledged and not outcome.already_acknowledged
+    assert outcome.changed and not outcome.already
+    assert outcome.message == f"Alert {alert.alert_id} acknowledged."
     alert.refresh_from_db()
     assert alert.acknowledged
     assert alert.acknowledged_by == "ann"
@@ -34,15 +37,19 @@ def test_acknowledging_twice_keeps_the_first_acknowledger(make_alert):
     alert = make_alert()
     acknowledge_alert(alert.alert_id, by="ann", note="mine")
     outcome = acknowledge_alert(alert.alert_id, by="bob", note="no, mine")
-    assert outcome.already_acknowledged and not outcome.acknowledged
+    assert outcome.already and not outcome.changed
     assert outcome.alert.acknowledged_by == "ann"
+    assert outcome.message.startswith(
+        f"Alert {alert.alert_id} was already acknowledged by ann at "
+    )
     assert outcome.alert.acknowledgment_note == "mine"
 
 
 def test_acknowledging_an_unknown_alert_says_so(db):
     outcome = acknowledge_alert("alert_nope", by="ann")
     assert outcome.alert is None
-    assert not outcome.acknowledged and not outcome.already_acknowledged
+    assert not outcome.changed and not outcome.already
+    assert outcome.message == "No alert alert_nope."
 
 
 def test_acknowledging_leaves_other_alerts_alone(make_alert):
@@ -62,8 +69,9 @@ def test_acknowledging_a_resolved_alert_keeps_it_resolved(make_alert):
 def test_bulk_acknowledge_counts_only_the_ones_it_changed(make_alert):
     first, _second, third = make_alert(), make_alert(), make_alert()
     acknowledge_alert(first.alert_id, by="ann")
-    changed = acknowledge_alerts(Alert.objects.all(), by="admin")
-    assert changed == 2
+    outcome = acknowledge_alerts(Alert.objects.all(), by="admin")
+    assert (outcome.changed, outcome.skipped) == (2, 1)
+    assert outcome.message == "2 alerts acknowledged. 1 already acknowledged."
     assert Alert.objects.get(pk=first.pk).acknowledged_by == "ann"
     assert Alert.objects.get(pk=third.pk).acknowledged_by == "admin"
 
@@ -71,9 +79,10 @@ def test_bulk_acknowledge_counts_only_the_ones_it_changed(make_alert):
 def test_resolve_records_the_note_and_keeps_the_first_resolution(make_alert):
     alert = make_alert()
     outcome = resolve_alert(alert.alert_id, by="ann", note="retrained")
-    assert outcome.resolved and not outcome.already_resolved
+    assert outcome.changed and not outcome.already
     again = resolve_alert(alert.alert_id, by="bob", note="me too")
-    assert again.already_resolved and not again.resolved
+    assert again.already and not again.changed
+    assert f"Alert {alert.alert_id} was already resolved by ann at " in again.message
     alert.refresh_from_db()
     assert alert.status == AlertStatus.RESOLVED
     assert alert.resolved_by == "ann"
@@ -88,7 +97,9 @@ def test_resolving_an_unknown_alert_says_so(db):
 def test_bulk_resolve(make_alert):
     make_alert(), make_alert()
     make_alert(status=AlertStatus.RESOLVED, resolved_by="system")
-    assert resolve_alerts(Alert.objects.all(), by="admin", note="bulk") == 2
+    outcome = resolve_alerts(Alert.objects.all(), by="admin", note="bulk")
+    assert (outcome.changed, outcome.skipped) == (2, 1)
+    assert outcome.message == "2 alerts resolved. 1 already resolved."
     assert Alert.objects.filter(resolved_by="system").count() == 1
 
 
@@ -106,3 +117,21 @@ def test_statistics_count_by_severity_component_and_status(make_alert):
         "by_component": {"drift": 2, "performance": 1},
         "by_status": {"open": 2, "acknowledged": 1, "resolved": 0},
     }
+
+
+def test_one_alert_resolved_says_alert_not_alerts(make_alert):
+    make_alert()
+    assert resolve_alerts(Alert.objects.all(), by="admin").message == "1 alert resolved."
+
+
+def test_acting_person_is_the_username_of_someone_allowed_to_change_alerts(make_user):
+    assert acting_person(make_user("ann", perms=["alerting.change_alert"])) == "ann"
+    with pytest.raises(PermissionDenied):
+        acting_person(make_user("viewer", perms=["alerting.view_alert"]))
+
+
+def test_unresolved_is_open_and_acknowledged_alerts(make_alert):
+    opened, acknowledged, resolved = make_alert(), make_alert(), make_alert()
+    acknowledge_alert(acknowledged.alert_id, by="ann")
+    resolve_alert(resolved.alert_id, by="ann")
+    assert set(Alert.objects.unresolved()) == {opened, acknowledged}

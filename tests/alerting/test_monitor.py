@@ -62,7 +62,7 @@ def test_min_samples_uses_the_snapshots_labelled_count(make_rule, labelled_predi
 def test_degradation_rule_fires_on_an_accuracy_drop(make_rule, labelled_predictions):
     start = timezone.now() - timedelta(hours=3)
     make_rule(metric_name="degradation_detected", comparison="==", threshold=1.0,
-              component="degradation", metric_type="degradation")
+              component="degradation")
     labelled_predictions("v1", correct=9, wrong=1, now=start)
     assert run_monitor_pass(window_minutes=30, now=start).alerts_fired == []
     labelled_predictions("v1", correct=5, wrong=5, now=start + timedelta(hours=1))

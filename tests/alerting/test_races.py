@@ -1,13 +1,7 @@
-"""Races on PostgreSQL: many threads at once leave exactly one winner.
-
-Each thread uses its own database connection (closed at its end), as two web workers or
-two monitor processes would.
-"""
-import threading
+"""Races on PostgreSQL: many threads at once (tests.races) leave exactly one winner."""
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from alerting.choices import AlertStatus, DeliveryKind, DeliveryStatus
@@ -17,34 +11,11 @@ from alerting.models import Alert, AlertRule, Delivery, RuleCooldown
 from alerting.monitor import run_monitor_pass
 from alerting.rules import evaluate_rule
 from predictions.models import HealthSnapshot
+from tests.races import race
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 THREADS = 10
-
-
-def race(work, count=THREADS):
-    """Run ``work(i)`` in ``count`` threads released together; their results, in order."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-    errors = []
-
-    def run(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:  # surfaced below, with the thread's number
-            errors.append((i, exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
-    return results
 
 
 def test_racing_evaluations_of_one_rule_and_version_fire_one_alert(make_rule):
@@ -55,7 +26,7 @@ def test_racing_evaluations_of_one_rule_and_version_fire_one_alert(make_rule):
         fresh_rule = AlertRule.objects.get(pk=rule.pk)  # each worker loads its own copy
         return evaluate_rule(fresh_rule, 0.5, "v1", now=now + timedelta(milliseconds=i))
 
-    fired = [alert for alert in race(evaluate) if alert is not None]
+    fired = [alert for alert in race(evaluate, range(THREADS)) if alert is not None]
     assert len(fired) == 1
     assert Alert.objects.count() == 1
     assert RuleCooldown.objects.count() == 1
@@ -65,7 +36,9 @@ def test_racing_evaluations_of_one_rule_and_version_fire_one_alert(make_rule):
 def test_racing_evaluations_with_no_cooldown_row_yet_still_fire_once(make_rule):
     rule = make_rule(rule_id="low-accuracy", cooldown_minutes=60, channels=["console"])
     assert not RuleCooldown.objects.exists()
-    results = race(lambda i: evaluate_rule(AlertRule.objects.get(pk=rule.pk), 0.1, "v1"))
+    results = race(
+        lambda i: evaluate_rule(AlertRule.objects.get(pk=rule.pk), 0.1, "v1"), range(THREADS)
+    )
     assert sum(alert is not None for alert in results) == 1
     assert Delivery.objects.count() == 1
 
@@ -76,16 +49,18 @@ def test_racing_evaluations_of_two_versions_fire_one_alert_each(make_rule):
     def evaluate(i):
         return evaluate_rule(AlertRule.objects.get(pk=rule.pk), 0.5, f"v{i % 2}")
 
-    race(evaluate)
+    race(evaluate, range(THREADS))
     assert sorted(Alert.objects.values_list("model_version", flat=True)) == ["v0", "v1"]
 
 
 def test_racing_acknowledgments_leave_exactly_one_acknowledger(make_alert):
     alert = make_alert()
-    outcomes = race(lambda i: acknowledge_alert(alert.alert_id, by=f"user{i}", note=f"n{i}"))
-    winners = [i for i, outcome in enumerate(outcomes) if outcome.acknowledged]
+    outcomes = race(
+        lambda i: acknowledge_alert(alert.alert_id, by=f"user{i}", note=f"n{i}"), range(THREADS)
+    )
+    winners = [i for i, outcome in enumerate(outcomes) if outcome.changed]
     assert len(winners) == 1
-    assert sum(outcome.already_acknowledged for outcome in outcomes) == THREADS - 1
+    assert sum(outcome.already for outcome in outcomes) == THREADS - 1
     alert.refresh_from_db()
     assert alert.acknowledged_by == f"user{winners[0]}"
     assert alert.acknowledgment_note == f"n{winners[0]}"
@@ -97,7 +72,7 @@ def test_racing_acknowledgments_leave_exactly_one_acknowledger(make_alert):
 def test_racing_recoveries_resolve_once_with_one_notice(make_rule):
     rule = make_rule(rule_id="low-accuracy", cooldown_minutes=60, channels=["console"])
     alert = evaluate_rule(rule, 0.5, "v1")
-    race(lambda i: evaluate_rule(AlertRule.objects.get(pk=rule.pk), 0.95, "v1"))
+    race(lambda i: evaluate_rule(AlertRule.objects.get(pk=rule.pk), 0.95, "v1"), range(THREADS))
     alert.refresh_from_db()
     assert alert.status == AlertStatus.RESOLVED
     assert Delivery.objects.filter(kind=DeliveryKind.RECOVERY).count() == 1
@@ -110,7 +85,7 @@ def test_racing_workers_send_a_delivery_once(make_rule, tmp_path, settings):
     delivery_id = Delivery.objects.get(alert=alert).pk
     copies = [Delivery.objects.select_related("alert__rule").get(pk=delivery_id)
               for _ in range(THREADS)]
-    results = race(lambda i: deliver(copies[i]))
+    results = race(lambda i: deliver(copies[i]), range(THREADS))
     assert results.count(True) == 1
     assert (tmp_path / "alert_log.txt").read_text().count("PERFORMANCE: accuracy Alert") == 1
     delivery = Delivery.objects.get(pk=delivery_id)
@@ -123,7 +98,7 @@ def test_racing_monitor_passes_for_one_slot_store_one_snapshot(make_rule, make_p
         make_prediction(model_version="v1", timestamp=now - timedelta(minutes=1),
                         actual_outcome=0 if i else 1)
     make_rule(rule_id="low-accuracy", cooldown_minutes=0)
-    results = race(lambda i: run_monitor_pass(now=now, monitor_slot=12345))
+    results = race(lambda i: run_monitor_pass(now=now, monitor_slot=12345), range(THREADS))
     assert sum(len(r.snapshots) for r in results) == 1
     assert HealthSnapshot.objects.count() == 1
     assert Alert.objects.count() == 1

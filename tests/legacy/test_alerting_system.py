@@ -1,16 +1,15 @@
 """alerting.system: the legacy AlertingSystem on the database (persisted cooldown, atomic
 acknowledgment, in-process callbacks)."""
 import logging
-import threading
 import warnings
 
 import pytest
-from django.db import connection
 
 from alerting.models import Alert as AlertRow
 from alerting.models import AlertRule as AlertRuleRow
 from alerting.models import RuleCooldown
 from alerting.system import Alert, AlertChannel, AlertingSystem, AlertRule, AlertSeverity
+from tests.races import race
 
 pytestmark = pytest.mark.django_db
 
@@ -187,21 +186,9 @@ def test_every_callback_runs_and_a_raising_one_does_not_stop_the_others(caplog):
 def test_concurrent_acknowledgments_leave_exactly_one_acknowledger():
     alert = make_alert(AlertingSystem())
     names = [f"user{i}" for i in range(6)]
-    barrier = threading.Barrier(len(names))
-    answers = {}
-
-    def acknowledge(name):
-        try:
-            barrier.wait()
-            answers[name] = AlertingSystem().acknowledge_alert(alert.alert_id, name)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=acknowledge, args=(name,)) for name in names]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = dict(zip(names, race(
+        lambda name: AlertingSystem().acknowledge_alert(alert.alert_id, name), names
+    ), strict=True))
 
     assert all(answers[name] is True for name in names)
     stored = AlertRow.objects.get(alert_id=alert.alert_id)
@@ -216,22 +203,7 @@ def test_concurrent_acknowledgments_leave_exactly_one_acknowledger():
 @pytest.mark.django_db(transaction=True)
 def test_racing_evaluations_in_separate_instances_fire_once():
     AlertingSystem().add_rule(low_accuracy())
-    barrier = threading.Barrier(4)
-    fired = []
-
-    def evaluate():
-        try:
-            barrier.wait()
-            alert = AlertingSystem().evaluate_rule("low_accuracy", 0.5, "v1")
-            if alert is not None:
-                fired.append(alert.alert_id)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=evaluate) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    alerts = race(lambda i: AlertingSystem().evaluate_rule("low_accuracy", 0.5, "v1"), range(4))
+    fired = [alert.alert_id for alert in alerts if alert is not None]
     assert len(fired) == 1
     assert AlertRow.objects.count() == 1

@@ -31,7 +31,7 @@ def two_versions(add_predictions, rng):
 @pytest.fixture
 def drift_rule():
     return AlertRule.objects.create(
-        rule_id="feature-drift", metric_name="feature_drift_ratio", metric_type="drift",
+        rule_id="feature-drift", metric_name="feature_drift_ratio",
         comparison=">=", threshold=0.5, severity="warning", component="drift",
         cooldown_minutes=60, channels=[],
     )

@@ -1,39 +1,15 @@
 """Racing promotions and reviews on PostgreSQL (real row locks, real concurrency)."""
-import threading
-
 import pytest
-from django.db import connections
 
 from alerting import actions
 from alerting.models import AgentAction
 from predictions.models import ModelStageChange, ModelVersion
 from predictions.registry import promote, register_version
+from tests.races import race
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 THREADS = 8
-
-
-def _race(work, arguments):
-    """Run work(argument) in one thread per argument, all released at once."""
-    barrier = threading.Barrier(len(arguments))
-    outcomes = {}
-
-    def run(argument):
-        try:
-            barrier.wait(timeout=30)
-            outcomes[argument] = work(argument)
-        except Exception as error:
-            outcomes[argument] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(a,)) for a in arguments]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def test_racing_promotions_leave_one_production_version_and_a_consistent_timeline():
@@ -42,7 +18,9 @@ def test_racing_promotions_leave_one_production_version_and_a_consistent_timelin
         register_version({"version": version, "model_name": "churn"}, by="setup")
     register_version({"version": "other-1", "model_name": "other", "stage": "production"})
 
-    outcomes = _race(lambda v: promote(v, "production", by=f"user-{v}"), versions)
+    outcomes = dict(zip(versions, race(
+        lambda v: promote(v, "production", by=f"user-{v}"), versions, allow_errors=True
+    ), strict=True))
 
     assert all(isinstance(result, ModelVersion) for result in outcomes.values()), outcomes
     stages = dict(ModelVersion.objects.filter(model_name="churn").values_list("version", "stage"))
@@ -72,7 +50,7 @@ def test_racing_reviews_leave_exactly_one_decision_and_one_reviewer():
         decision = actions.APPROVE if int(reviewer.rsplit("-", 1)[1]) % 2 else actions.REJECT
         return actions.review(action.action_id, decision, by=reviewer, comment=reviewer)
 
-    outcomes = _race(review, reviewers)
+    outcomes = dict(zip(reviewers, race(review, reviewers, allow_errors=True), strict=True))
 
     winners = [r for r, result in outcomes.items() if isinstance(result, AgentAction)]
     refused = [r for r, result in outcomes.items()

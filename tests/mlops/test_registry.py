@@ -126,3 +126,17 @@ def test_overview_lists_registered_and_unregistered_versions(make_prediction,
     assert overview["0.9-shadow"]["stage"] == "unregistered"
     assert overview["0.9-shadow"]["model_name"] is None
     assert overview["0.9-shadow"]["first_seen"] is not None
+
+
+def test_only_a_promotion_to_production_sets_promoted_at_and_by():
+    register_version({"version": "1.0", "model_name": "churn"}, by="ana")
+    start = timezone.now()
+    staged = promote("1.0", Stage.STAGING, by="ana", now=start)
+    assert (staged.promoted_at, staged.promoted_by) == (None, "")
+    assert ModelVersion.objects.get(version="1.0").promoted_at is None
+    promote("1.0", Stage.PRODUCTION, by="bo", now=start + timedelta(minutes=1))
+    archived = promote("1.0", Stage.ARCHIVED, by="cy", now=start + timedelta(minutes=2))
+    stored = ModelVersion.objects.get(version="1.0")
+    # Archiving keeps the record of when, and by whom, it went to production.
+    assert (stored.promoted_at, stored.promoted_by) == (start + timedelta(minutes=1), "bo")
+    assert (archived.promoted_at, archived.promoted_by) == (stored.promoted_at, "bo")

@@ -1,6 +1,7 @@
 """The registry, drift-report and retraining-decision API."""
 import pytest
 
+from alerting.models import AgentAction
 from predictions.models import DriftReport, ModelStageChange, ModelVersion, RetrainingDecision
 from predictions.registry import register_version
 from tests.mlops.conftest import numeric_rows
@@ -144,6 +145,7 @@ def test_compute_errors_and_permissions(api_client_for, anonymous_client):
 
 def test_decisions_record_apply_and_summary(api_client_for):
     register_version({"version": "2.0", "model_name": "churn"})
+    AgentAction.objects.create(action_id="action_1", action_type="retrain_model")
     client = api_client_for(perms=["predictions.add_retrainingdecision",
                                    "predictions.change_modelversion"], username="pipeline")
     response = client.post("/api/v1/retraining-decisions/", {
@@ -153,6 +155,7 @@ def test_decisions_record_apply_and_summary(api_client_for):
     }, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["recorded_by"] == "pipeline"
+    assert response.json()["action_ref"] == "action_1"
     assert ModelVersion.objects.get(version="2.0").stage == "production"
     client.post("/api/v1/retraining-decisions/", {
         "model_version": "3.0", "trigger_reason": "scheduled", "action": "reject"},
@@ -205,3 +208,46 @@ def test_compute_with_windows_at_the_edge_of_time_is_400(api_client_for, make_pr
         "model_version": "v1", "current_end": "0001-01-01T00:10:00Z"}, format="json")
     assert response.status_code == 400
     assert DriftReport.objects.count() == 0
+
+
+DECISION = {"model_version": "2.0", "trigger_reason": "alert", "action": "reject"}
+
+
+def test_decision_action_ref_names_an_existing_action(api_client_for):
+    action = AgentAction.objects.create(action_id="act-7", action_type="retrain_model")
+    client = api_client_for(perms=["predictions.add_retrainingdecision"])
+    response = client.post("/api/v1/retraining-decisions/", {**DECISION, "action_ref": "act-7"},
+                           format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["action_ref"] == "act-7"
+    assert RetrainingDecision.objects.get().action_ref == action
+    listed = client.get("/api/v1/retraining-decisions/").json()["results"]
+    assert [d["action_ref"] for d in listed] == ["act-7"]
+    events = client.get("/api/v1/model-versions/2.0/timeline/").json()["events"]
+    assert [e["action_ref"] for e in events if e["kind"] == "decision"] == ["act-7"]
+
+
+def test_decision_with_an_unknown_action_ref_is_400_and_stores_nothing(api_client_for):
+    client = api_client_for(perms=["predictions.add_retrainingdecision"])
+    response = client.post("/api/v1/retraining-decisions/", {**DECISION, "action_ref": "ghost"},
+                           format="json")
+    assert response.status_code == 400
+    assert "action_ref" in response.json()
+    assert not RetrainingDecision.objects.exists()
+
+
+@pytest.mark.parametrize("empty", [None, ""])
+def test_decision_without_an_action_ref_has_null(api_client_for, empty):
+    client = api_client_for(perms=["predictions.add_retrainingdecision"])
+    response = client.post("/api/v1/retraining-decisions/", {**DECISION, "action_ref": empty},
+                           format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["action_ref"] is None
+
+
+def test_deleting_the_action_keeps_the_decision(api_client_for):
+    action = AgentAction.objects.create(action_id="act-8", action_type="other")
+    decision = RetrainingDecision.objects.create(**DECISION, action_ref=action)
+    action.delete()
+    decision.refresh_from_db()
+    assert decision.action_ref is None

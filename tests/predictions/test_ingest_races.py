@@ -1,11 +1,9 @@
 """Concurrent batches on PostgreSQL: each prediction stored once, no request fails."""
-import threading
-
 import pytest
-from django.db import connection
 
 from predictions.ingest import IngestConflict, ingest_predictions
 from predictions.models import Prediction
+from tests.races import race
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -16,24 +14,7 @@ def item(n, confidence=0.5):
 
 
 def run_concurrently(*batches):
-    barrier = threading.Barrier(len(batches))
-    outcomes = [None] * len(batches)
-
-    def worker(index, batch):
-        barrier.wait()
-        try:
-            outcomes[index] = ingest_predictions(batch)
-        except Exception as exc:  # reported below
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=pair) for pair in enumerate(batches)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+    return race(ingest_predictions, batches, allow_errors=True)
 
 
 def test_the_same_batch_sent_twice_at_once_is_stored_once():

@@ -300,3 +300,23 @@ def test_latency_percentiles_are_nearest_rank_for_any_count(n):
     expected = [ordered[max(1, -(-p * n // 100)) - 1] for p in percents]  # exact ⌈p·n/100⌉
     got = _percentiles(Prediction.objects.all(), n, percents)
     assert got == pytest.approx(expected)
+
+
+def _std_of(confidences, make_prediction):
+    for confidence in confidences:
+        make_prediction(model_version="std", confidence=float(confidence))
+    return metrics.performance_metrics(metrics.window_predictions("std"))["confidence_std"]
+
+
+def test_std_of_identical_confidences_is_exactly_zero(make_prediction):
+    # Summing c and c² (even shifted) left 4.97e-09 here: the square root of rounding noise.
+    assert _std_of([0.8] * 10, make_prediction) == 0.0
+
+
+@pytest.mark.parametrize("spread", [0.3, 1e-3])
+def test_std_matches_numpy_within_1e_12(make_prediction, spread):
+    rng = np.random.default_rng(7)
+    confidences = np.clip(0.8 + spread * rng.standard_normal(300), 0.0, 1.0)
+    assert _std_of(confidences, make_prediction) == pytest.approx(
+        float(np.std(confidences, ddof=1)), abs=1e-12, rel=0
+    )

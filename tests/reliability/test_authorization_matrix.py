@@ -40,7 +40,7 @@ RULES: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("metrics-trend", "GET"): READ,
     ("healthsnapshot-list", "GET"): READ,
     ("healthsnapshot-list", "POST"): ("predictions.add_healthsnapshot",),
-    ("health-snapshots-compute", "POST"): ("predictions.add_healthsnapshot",),
+    ("healthsnapshot-compute", "POST"): ("predictions.add_healthsnapshot",),
     # Alerts and rules (§3, §5)
     ("alert-list", "GET"): READ,
     ("alert-detail", "GET"): READ,
@@ -64,7 +64,7 @@ RULES: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("modelversion-timeline", "GET"): READ,
     ("driftreport-list", "GET"): READ,
     ("driftreport-detail", "GET"): READ,
-    ("drift-compute", "POST"): ("predictions.add_driftreport",),
+    ("driftreport-compute", "POST"): ("predictions.add_driftreport",),
     ("retrainingdecision-list", "GET"): READ,
     ("retrainingdecision-list", "POST"): ("predictions.add_retrainingdecision",),
     ("retrainingdecision-summary", "GET"): READ,

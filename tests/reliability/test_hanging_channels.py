@@ -1,9 +1,11 @@
 """A Slack, webhook and SMTP server that accept connections and never answer.
 
-They cannot stall the monitor loop beyond MONITORING_CHANNEL_TIMEOUT_SECONDS per channel,
-nor ingestion at all; the deliveries are recorded as failed (to be retried), not lost.
-These are behaviour bounds (a hang would exceed them by far), not performance thresholds.
+They cannot stall the monitor loop (each channel's MONITORING_CHANNEL_TIMEOUT_SECONDS fires,
+as the deliveries' errors say), nor ingestion at all (batches are stored while the monitor
+still waits on a channel); the deliveries are recorded as failed, to be retried, not lost.
+Nothing here measures durations: timings belong to bench/.
 """
+import json
 import socket
 import subprocess
 import sys
@@ -15,13 +17,16 @@ import pytest
 from tests.conftest import ROOT, subprocess_env
 from tests.reliability.conftest import INGEST_TOKEN, SUPERUSER_TOKEN, request
 
-TIMEOUT = 1.5  # MONITORING_CHANNEL_TIMEOUT_SECONDS for this test
+# MONITORING_CHANNEL_TIMEOUT_SECONDS for this test: the window in which ingestion must be
+# seen answering while the monitor waits on a channel, wide enough for a busy machine.
+TIMEOUT = 5
 CHANNELS = ["slack", "webhook", "email"]
-SLACK_SECONDS = 6.0  # start-up noise on a busy machine (an unbounded wait would be far beyond)
+# A monitor or request that hangs instead of timing out would run into these.
+HANG_SECONDS = 180
 
 
 class HangingServer:
-    """Accepts every connection, reads nothing, answers nothing."""
+    """Accepts every connection, answers nothing, and can tell who is still waiting."""
 
     def __init__(self):
         self.sock = socket.socket()
@@ -40,7 +45,12 @@ class HangingServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 continue
+            conn.setblocking(False)
             self.held.append(conn)
+
+    def waiting_clients(self) -> int:
+        """Clients still connected, i.e. still waiting for an answer that never comes."""
+        return sum(_still_connected(conn) for conn in list(self.held))
 
     def close(self):
         self.stopped.set()
@@ -48,6 +58,18 @@ class HangingServer:
         for conn in self.held:
             conn.close()
         self.sock.close()
+
+
+def _still_connected(conn) -> bool:
+    """Read what the client sent (never answered); False once it has hung up."""
+    while True:
+        try:
+            if not conn.recv(65536):
+                return False
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
 
 
 @pytest.fixture
@@ -58,19 +80,21 @@ def hanging_server():
 
 
 def _monitor_once(database_url, env):
-    started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "manage.py", "run_monitor", "--once", "--window-minutes", "60"],
         cwd=ROOT, env={**subprocess_env(), **env, "DATABASE_URL": database_url},
-        capture_output=True, text=True, timeout=180,
+        capture_output=True, text=True, timeout=HANG_SECONDS,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    return time.monotonic() - started
 
 
 def _batch(prefix, n):
     return [{"prediction_id": f"{prefix}{i}", "model_version": "v1", "predicted_outcome": 1,
              "confidence": 0.9} for i in range(n)]
+
+
+def _timed_out(last_error):
+    return "did not answer within" in last_error
 
 
 def test_hanging_channels_cannot_stall_monitor_or_ingestion(site_db, serve, hanging_server):
@@ -84,11 +108,8 @@ def test_hanging_channels_cannot_stall_monitor_or_ingestion(site_db, serve, hang
     }
     server = serve(site_db.url, env=env, workers=2)
 
-    # What a monitor pass costs here with nothing to deliver (process start-up included).
-    baseline = _monitor_once(site_db.url, env)
-
     rule = request(server.base, "POST", "/api/v1/alert-rules/", token=SUPERUSER_TOKEN, body={
-        "rule_id": "always-fires", "metric_name": "num_predictions", "metric_type": "threshold",
+        "rule_id": "always-fires", "metric_name": "num_predictions",
         "threshold": 0, "comparison": ">", "severity": "critical", "component": "performance",
         "cooldown_minutes": 0, "channels": CHANNELS,
         "conditions": {"webhook_url": f"{hang}/hook"},
@@ -100,38 +121,38 @@ def test_hanging_channels_cannot_stall_monitor_or_ingestion(site_db, serve, hang
 
     # The monitor pass fires the rule and tries the three hanging channels while a model
     # service keeps ingesting.
-    latencies = []
-    monitor = {}
-
-    def run_monitor():
-        monitor["seconds"] = _monitor_once(site_db.url, env)
-
-    thread = threading.Thread(target=run_monitor)
-    thread.start()
+    monitor = threading.Thread(target=_monitor_once, args=(site_db.url, env))
+    monitor.start()
+    # How many channel connections the monitor held open (waiting) as each batch was stored.
+    waiting_when_stored = []
     n = 0
-    while thread.is_alive():
-        started = time.monotonic()
+    while monitor.is_alive():
         answer = request(server.base, "POST", "/api/v1/predictions/", token=INGEST_TOKEN,
                          body=_batch(f"during{n}-", 20))
-        latencies.append(time.monotonic() - started)
         assert answer.status == 201, answer.body[:300]
+        waiting_when_stored.append(hanging_server.waiting_clients())
         n += 1
         time.sleep(0.1)
-    thread.join()
+    monitor.join()
 
-    assert monitor["seconds"] <= baseline + len(CHANNELS) * TIMEOUT + SLACK_SECONDS, (
-        monitor, baseline)
-    assert max(latencies) < TIMEOUT, latencies  # ingestion never waited on a channel
+    # Ingestion was answered while the monitor still waited on a channel: it never waits
+    # for one (nor for a lock the monitor holds while it waits).
+    assert any(waiting_when_stored), waiting_when_stored
+    # The monitor finished (no hang) because each channel's timeout fired.
     deliveries = site_db.query(
         "SELECT channel, status, attempts, last_error FROM alerting_delivery ORDER BY channel")
     assert sorted(d[0] for d in deliveries) == sorted(CHANNELS), deliveries
     for _channel, status, attempts, last_error in deliveries:
-        assert status != "sent" and attempts >= 1 and last_error, deliveries
+        assert status == "failed" and attempts >= 1 and _timed_out(last_error), deliveries
+    assert hanging_server.waiting_clients() == 0  # every connection given up by the client
 
-    # The web request that computes snapshots and delivers its own alerts is bounded too.
-    started = time.monotonic()
+    # The web request that computes snapshots and delivers its own alerts is bounded too:
+    # it answers, with its notifications recorded as timed out, to be retried.
     computed = request(server.base, "POST", "/api/v1/health-snapshots/compute/",
-                       token=SUPERUSER_TOKEN, body={"model_version": "v1"}, timeout=120)
-    elapsed = time.monotonic() - started
+                       token=SUPERUSER_TOKEN, body={"model_version": "v1"},
+                       timeout=HANG_SECONDS)
     assert computed.status == 201, computed.body[:500]
-    assert elapsed <= len(CHANNELS) * TIMEOUT + SLACK_SECONDS, elapsed
+    [fired] = json.loads(computed.body)["alerts_fired"]
+    assert sorted(d["channel"] for d in fired["deliveries"]) == sorted(CHANNELS)
+    for delivery in fired["deliveries"]:
+        assert delivery["status"] == "failed" and _timed_out(delivery["last_error"]), fired

@@ -65,7 +65,7 @@ def some_rows(make_prediction):
         make_prediction(prediction_id=f"p{n}", model_version="v1", actual_outcome=n % 2)
     ModelVersion.objects.create(version="v1", model_name="m")
     rule = AlertRule.objects.create(
-        rule_id="r1", metric_name="accuracy", metric_type="threshold", threshold=0.5,
+        rule_id="r1", metric_name="accuracy", threshold=0.5,
         comparison="<", severity="warning", component="performance", channels=["console"],
     )
     Alert.objects.create(

@@ -7,7 +7,6 @@ from django.contrib import admin, messages
 
 from alerting import actions
 from alerting.choices import ActionStatus
-from alerting.models import AgentAction
 
 PAST_TENSE = {actions.APPROVE: "approved", actions.REJECT: "rejected"}
 
@@ -41,7 +40,6 @@ def _review_action(decision, label):
     return review_selected
 
 
-@admin.register(AgentAction)
 class AgentActionAdmin(admin.ModelAdmin):
     list_display = ["action_id", "action_type", "status", "risk_level", "requested_by",
                     "created_at", "reviewed_by", "reviewed_at"]

@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.db import DatabaseError
 
 from predictions.choices import Stage
-from predictions.models import DriftReport, ModelStageChange, ModelVersion, RetrainingDecision
+from predictions.models import DriftReport, ModelStageChange, ModelVersion
 from predictions.registry import RegistryError, promote, register_version
 
 
@@ -70,7 +70,6 @@ class ModelVersionForm(forms.ModelForm):
         return model_name
 
 
-@admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     form = ModelVersionForm
     list_display = ["version", "model_name", "stage", "algorithm", "accuracy", "f1_score",
@@ -95,7 +94,6 @@ class ModelVersionAdmin(admin.ModelAdmin):
         obj.refresh_from_db()
 
 
-@admin.register(ModelStageChange)
 class ModelStageChangeAdmin(admin.ModelAdmin):
     list_display = ["version", "from_stage", "to_stage", "changed_at", "changed_by", "note"]
     list_filter = ["to_stage", "from_stage"]
@@ -109,7 +107,6 @@ class ModelStageChangeAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(DriftReport)
 class DriftReportAdmin(admin.ModelAdmin):
     list_display = ["model_version", "created_at", "num_features", "num_drifted_features",
                     "feature_drift_ratio", "drift_score", "dataset_drift_detected"]
@@ -121,10 +118,11 @@ class DriftReportAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(RetrainingDecision)
 class RetrainingDecisionAdmin(admin.ModelAdmin):
     list_display = ["model_version", "timestamp", "action", "trigger_reason",
                     "labeled_samples", "coverage_pct", "action_ref", "recorded_by"]
     list_filter = ["action", "trigger_reason", "model_version"]
-    search_fields = ["model_version", "action_ref"]
+    search_fields = ["model_version", "action_ref__action_id"]
+    list_select_related = ["action_ref"]
+    raw_id_fields = ["action_ref"]
     date_hierarchy = "timestamp"

@@ -13,11 +13,6 @@ from django.db import connections, models
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from predictions.models import (
-    HealthSnapshot,
-    PerformanceMetric,
-    Prediction,
-)
 from predictions.overview import distinct_model_versions
 
 
@@ -144,7 +139,6 @@ class HugeTableAdmin(admin.ModelAdmin):
                                     using=queryset._db)
 
 
-@admin.register(Prediction)
 class PredictionAdmin(HugeTableAdmin):
     list_display = ["prediction_id", "model_version", "timestamp", "predicted_outcome",
                     "confidence", "actual_outcome", "latency_ms"]
@@ -163,7 +157,6 @@ class PredictionAdmin(HugeTableAdmin):
     readonly_fields = ["actual_outcome_timestamp"]
 
 
-@admin.register(HealthSnapshot)
 class HealthSnapshotAdmin(HugeTableAdmin):
     list_display = ["model_version", "timestamp", "window_minutes", "accuracy", "f1_score",
                     "expected_calibration_error", "num_predictions", "num_with_outcome",
@@ -172,13 +165,8 @@ class HealthSnapshotAdmin(HugeTableAdmin):
     readonly_fields = ["monitor_slot"]
 
 
-@admin.register(PerformanceMetric)
 class PerformanceMetricAdmin(HugeTableAdmin):
     list_display = ["metric_name", "timestamp", "value", "threshold", "status",
                     "model_version", "window_size"]
     list_filter = ["status"]
     search_fields = ["=metric_name"]
-
-
-
-from predictions import registry_admin  # noqa: F401,E402

@@ -1,0 +1,45 @@
+"""What every view of the predictions API shares: documented error answers, query parsing."""
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework.exceptions import ValidationError
+
+from monitoring_site.api.schema import DetailSerializer
+
+AUTH_ERRORS = {
+    401: OpenApiResponse(DetailSerializer, description="Not authenticated."),
+    403: OpenApiResponse(DetailSerializer, description="No permission."),
+}
+READ_ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="Bad query parameters."),
+    401: AUTH_ERRORS[401],
+}
+
+
+# Understood by every endpoint: DRF's renderer choice (e.g. the trend's CSV).
+GLOBAL_PARAMETERS = frozenset({"format"})
+
+
+def parse_query(serializer_class, request):
+    """Validated query parameters: each given at most once, none the endpoint ignores.
+
+    A misspelled or unsupported parameter is a 400 naming it, never silently ignored (a
+    `start` the endpoint did not read would answer the default window instead).
+    """
+    fields = serializer_class().fields
+    errors = {
+        name: [f"Unknown parameter; this endpoint takes {', '.join(fields) or 'none'}."]
+        for name in request.query_params
+        if name not in fields and name not in GLOBAL_PARAMETERS
+    }
+    errors.update({
+        name: ["Give this parameter once."]
+        for name in fields
+        if len(request.query_params.getlist(name)) > 1
+    })
+    if errors:
+        raise ValidationError(errors)
+    # A plain dict, not the QueryDict: DRF would drop blank values of optional fields
+    # silently, where the schema says they are invalid.
+    params = serializer_class(data=request.query_params.dict())
+    params.is_valid(raise_exception=True)
+    return params.validated_data
