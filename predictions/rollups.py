@@ -251,6 +251,44 @@ def change_outcomes(changes: list[tuple[int, int | None, int]]) -> None:
             cursor.execute(_outcome_hour_sql(source), params)
 
 
+def recompute_hours(prediction_hours: set[tuple[str, int]] = frozenset(),
+                    metric_hours: set[tuple[str, str, int]] = frozenset()) -> None:
+    """Recompute whole hours from their rows: for writes that are not plain inserts or
+    relabels (an admin edit of a timestamp or confidence, a delete), where adding a delta
+    could leave a minimum or maximum behind.
+
+    ``prediction_hours``: (model_version, hour) pairs; ``metric_hours``: (metric_name,
+    model_version, hour). Concurrent writers wait on the rows deleted here, then add to
+    the recomputed ones, so nothing is lost or counted twice.
+    """
+    with connection.cursor() as cursor:
+        for model_version, hour in sorted(prediction_hours):
+            PredictionHour.objects.filter(model_version=model_version, hour=hour).delete()
+            OutcomeHour.objects.filter(model_version=model_version, hour=hour).delete()
+            source = (
+                f"SELECT {_ROW_COLUMNS}, p.actual_outcome, 1 AS sign FROM {_PREDICTIONS} p "
+                "WHERE p.model_version = %s AND p.timestamp >= %s AND p.timestamp < %s"
+            )
+            params = [model_version, *_hour_bounds(hour)]
+            cursor.execute(_prediction_hour_sql(source), params)
+            cursor.execute(_outcome_hour_sql(source), params)
+        for metric_name, model_version, hour in sorted(metric_hours):
+            CustomMetricHour.objects.filter(
+                metric_name=metric_name, model_version=model_version, hour=hour
+            ).delete()
+            source = (
+                f"SELECT {_METRIC_COLUMNS} FROM {_METRICS} m WHERE m.metric_name = %s "
+                "AND m.model_version = %s AND m.timestamp >= %s AND m.timestamp < %s"
+            )
+            cursor.execute(_metric_hour_sql(source), [metric_name, model_version,
+                                                      *_hour_bounds(hour)])
+
+
+def _hour_bounds(hour: int) -> list:
+    adapt = connection.ops.adapt_datetimefield_value
+    return [adapt(hour_start(hour)), adapt(hour_start(hour + 1))]
+
+
 # --- rebuild ------------------------------------------------------------------------------
 
 

@@ -14,9 +14,9 @@ from datetime import datetime
 from django.db import connection
 
 from predictions.choices import MetricName
-from predictions.metrics import confusion_scores
 from predictions.models import CALIBRATION_BINS, OutcomeHour, PredictionHour
 from predictions.rollups import HOUR_SECONDS, epoch_hour, hour_start
+from predictions.window_sums import WindowSums
 
 STEP_HOURS = {"1h": 1, "6h": 6, "1d": 24}
 MAX_POINTS = 2000
@@ -69,76 +69,76 @@ def _rows(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _label_free(version, first_hour, end_hour, hours) -> dict[int, tuple]:
-    table = PredictionHour._meta.db_table
-    return {
-        row[0]: row[1:]
-        for row in _rows(
-            f"SELECT hour / %s, CAST(SUM(n) AS BIGINT), SUM(confidence_sum), SUM(entropy_sum), "
-            f"CAST(SUM(CASE WHEN predicted_outcome = 1 THEN n ELSE 0 END) AS BIGINT) "
-            f"FROM {table} "
-            f"WHERE model_version = %s AND hour >= %s AND hour < %s GROUP BY 1",
-            [hours, version, first_hour, end_hour],
-        )
-    }
-
-
-def _cells(version, first_hour, end_hour, hours) -> dict[int, list[dict]]:
-    table = OutcomeHour._meta.db_table
-    cells: dict[int, list[dict]] = {}
-    for bucket, predicted, actual, n, squared_error in _rows(
-        f"SELECT hour / %s, predicted_outcome, actual_outcome, CAST(SUM(n) AS BIGINT), "
-        f"SUM(squared_error) "
-        f"FROM {table} WHERE model_version = %s AND hour >= %s AND hour < %s "
-        f"GROUP BY 1, 2, 3 HAVING SUM(n) > 0",
-        [hours, version, first_hour, end_hour],
-    ):
-        cells.setdefault(bucket, []).append({
-            "predicted_outcome": predicted, "actual_outcome": actual, "n": n,
-            "squared_error": squared_error,
-        })
-    return cells
-
-
-def _gap_mass(version, first_hour, end_hour, hours) -> dict[int, float]:
-    """Σ over calibration bins of |correct − Σ confidence| per bucket (ECE · labelled)."""
-    table = OutcomeHour._meta.db_table
-    per_bin = ", ".join(
-        f"CAST(SUM(CASE WHEN predicted_outcome = actual_outcome THEN bin{i}_n ELSE 0 END)"
-        f" AS FLOAT) AS c{i}, "
-        f"SUM(bin{i}_confidence) AS s{i}"
+_LABEL_FREE = (
+    "CAST(SUM(n) AS BIGINT), SUM(confidence_sum), SUM(shifted_sum), SUM(shifted_squares), "
+    "SUM(entropy_sum), CAST(SUM(CASE WHEN predicted_outcome = 1 THEN n ELSE 0 END) AS BIGINT), "
+    "CAST(SUM(with_latency) AS BIGINT), MIN(low), MAX(high)"
+)
+# Per (predicted, actual) cell: its sums and its calibration bins (count, confidence sum).
+_CELLS = (
+    "predicted_outcome, actual_outcome, CAST(SUM(n) AS BIGINT), SUM(confidence_sum), "
+    "SUM(squared_error), "
+    + ", ".join(
+        f"CAST(SUM(bin{i}_n) AS BIGINT), SUM(bin{i}_confidence)"
         for i in range(CALIBRATION_BINS)
     )
-    gaps = " + ".join(f"ABS(c{i} - s{i})" for i in range(CALIBRATION_BINS))
-    return dict(_rows(
-        f"SELECT bucket, {gaps} FROM (SELECT hour / %s AS bucket, {per_bin} FROM {table} "
-        f"WHERE model_version = %s AND hour >= %s AND hour < %s GROUP BY 1) bins",
-        [hours, version, first_hour, end_hour],
-    ))
+)
 
 
-def _point(bucket_start, label_free, cells, gap_mass) -> dict:
-    n, confidence_sum, entropy_sum, positives = label_free or (0, 0.0, 0.0, 0)
-    labelled = sum(cell["n"] for cell in cells)
-    point = dict.fromkeys(SERIES_METRICS)
-    point.update(start=bucket_start, num_predictions=n, num_with_outcome=labelled)
-    if n:
-        point[MetricName.LABEL_COVERAGE.value] = labelled / n
-        point[MetricName.AVG_CONFIDENCE.value] = confidence_sum / n
-        point[MetricName.POSITIVE_RATE.value] = positives / n
-        point[MetricName.PREDICTION_ENTROPY.value] = entropy_sum / n
-    if labelled:
-        correct = sum(c["n"] for c in cells if c["predicted_outcome"] == c["actual_outcome"])
-        point[MetricName.ACCURACY.value] = correct / labelled
-        scores = confusion_scores(cells)
-        for name in (MetricName.PRECISION, MetricName.RECALL, MetricName.F1_SCORE):
-            point[name.value] = scores[name.value]
-        point[MetricName.EXPECTED_CALIBRATION_ERROR.value] = gap_mass / labelled
-        if scores["average"] == "binary":
-            point[MetricName.BRIER_SCORE.value] = (
-                sum(c["squared_error"] for c in cells) / labelled
-            )
-    return point
+def _hours_where(model_version, first_hour, end_hour) -> tuple[str, list]:
+    where, params = ["true"], []
+    if model_version is not None:
+        where.append("model_version = %s")
+        params.append(model_version)
+    if first_hour is not None:
+        where.append("hour >= %s")
+        params.append(first_hour)
+    if end_hour is not None:
+        where.append("hour < %s")
+        params.append(end_hour)
+    return " AND ".join(where), params
+
+
+def _grouped_sums(model_version, first_hour, end_hour, group: str | None) -> dict:
+    """WindowSums per group key (``hour / k`` or ``hour``), or one for the whole range.
+
+    Two grouped queries over the hourly tables: label-free sums, and the confusion cells
+    with their calibration bins.
+    """
+    where, params = _hours_where(model_version, first_hour, end_hour)
+    key = f"{group}" if group else "0"
+    prediction_hours = PredictionHour._meta.db_table
+    outcome_hours = OutcomeHour._meta.db_table
+    sums: dict[int, WindowSums] = {}
+
+    def of(bucket) -> WindowSums:
+        return sums.setdefault(bucket, WindowSums())
+
+    for bucket, *values in _rows(
+        f"SELECT {key}, {_LABEL_FREE} FROM {prediction_hours} WHERE {where} GROUP BY 1",
+        params,
+    ):
+        if values[0]:
+            of(bucket).add_label_free(*values)
+    for bucket, predicted, actual, n, confidence_sum, squared_error, *bins in _rows(
+        f"SELECT {key}, {_CELLS} FROM {outcome_hours} WHERE {where} GROUP BY 1, 2, 3",
+        params,
+    ):
+        if not n:
+            continue
+        cell_sums = of(bucket)
+        cell_sums.add_cell(predicted, actual, n, confidence_sum, squared_error)
+        for i in range(CALIBRATION_BINS):
+            count, bin_confidence = bins[2 * i], bins[2 * i + 1]
+            if count:
+                cell_sums.add_bin(i, count, count if predicted == actual else 0, bin_confidence)
+    return sums
+
+
+def hour_sums(model_version: str | None, first_hour: int | None,
+              end_hour: int | None) -> WindowSums:
+    """The sums of whole hours [first_hour, end_hour) (None: unbounded), one version or all."""
+    return _grouped_sums(model_version, first_hour, end_hour, None).get(0, WindowSums())
 
 
 def metric_series(
@@ -156,16 +156,55 @@ def metric_series(
             f"Unknown metric(s) {', '.join(unknown)}; known: {', '.join(SERIES_METRICS)}.",
         )
     first, stop, hours = bucket_span(start, end, step)
-    first_hour, end_hour = first * hours, stop * hours
-    label_free = _label_free(model_version, first_hour, end_hour, hours)
-    cells = _cells(model_version, first_hour, end_hour, hours)
-    gap_mass = _gap_mass(model_version, first_hour, end_hour, hours)
+    sums = _grouped_sums(model_version, first * hours, stop * hours, f"hour / {int(hours)}")
     wanted = ("start", *(metrics or SERIES_METRICS))
     points = []
     for bucket in range(first, stop):
-        point = _point(
-            hour_start(bucket * hours), label_free.get(bucket), cells.get(bucket, []),
-            gap_mass.get(bucket, 0.0),
-        )
-        points.append({name: point[name] for name in wanted})
+        figures = sums.get(bucket, WindowSums()).figures()
+        figures["start"] = hour_start(bucket * hours)
+        points.append({name: figures[name] for name in wanted})
+    return points
+
+
+def trailing_series(
+    model_version: str,
+    start: datetime,
+    end: datetime,
+    window_minutes: int,
+    metrics: list[str] | None = None,
+) -> list[dict]:
+    """At each hour boundary t in (start, end], the figures over the window [t − w, t).
+
+    What a monitor pass evaluating at t would see (the window rounded up to whole hours),
+    for replaying a rule over history: hourly sums read once, then a sliding sum.
+    """
+    window_hours = max(1, -(-window_minutes // 60))
+    first_t = -(-int(start.timestamp()) // HOUR_SECONDS)
+    if first_t * HOUR_SECONDS == start.timestamp():
+        first_t += 1
+    last_t = int(end.timestamp()) // HOUR_SECONDS
+    per_hour = _grouped_sums(model_version, first_t - window_hours, last_t, "hour")
+    window = WindowSums()
+    wanted = metrics or SERIES_METRICS
+    points = []
+    # Sliding: add the hour that enters, take away the one that leaves (min/max recomputed
+    # from the hours inside, which are few).
+    for hour in range(first_t - window_hours, first_t - 1):
+        if hour in per_hour:
+            window.merge(per_hour[hour])
+    for t in range(first_t, last_t + 1):
+        entering = per_hour.get(t - 1)
+        if entering is not None:
+            window.merge(entering)
+        leaving = per_hour.get(t - 1 - window_hours)
+        if leaving is not None:
+            window.merge(leaving, sign=-1)
+        inside = [per_hour[h] for h in range(t - window_hours, t) if h in per_hour]
+        window.low = min((s.low for s in inside if s.low is not None), default=None)
+        window.high = max((s.high for s in inside if s.high is not None), default=None)
+        figures = window.figures()
+        point = {"start": hour_start(t), "num_predictions": figures["num_predictions"],
+                 "num_with_outcome": figures["num_with_outcome"]}
+        point.update({name: figures[name] for name in wanted})
+        points.append(point)
     return points

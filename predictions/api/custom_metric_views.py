@@ -9,9 +9,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from monitoring_site.api.exceptions import BadRequest
+from monitoring_site.api.fields import AwareDateTimeField
 from predictions.api.common import parse_query
 from predictions.api.ingest_views import _read_json_body
-from predictions.api.series_views import DEFAULT_RANGE, AwareDateTimeField
+from predictions.api.series_views import DEFAULT_RANGE
 from predictions.custom_metrics import custom_series, metric_names, record_custom_metrics
 from predictions.ingest import IngestValidationError
 from predictions.series import STEP_HOURS, SeriesError
