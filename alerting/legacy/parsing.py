@@ -1,7 +1,7 @@
 """Turn predictions.jsonl lines into validated rows and COPY text, here or in workers.
 
 ``parse_prediction_lines`` is the one place a legacy prediction line is read: JSON, then
-``predictions.ingest.validate_prediction`` (the API's validator), then the COPY line for
+``predictions.validation.validate_prediction`` (the API's validator), then the COPY line for
 PostgreSQL. It runs in the importing process, or, for large files on PostgreSQL, in
 worker processes (``PredictionParser``), since parsing and validating in Python is what
 bounds the import's speed. Nothing here imports Django models at module level: a spawned
@@ -38,7 +38,7 @@ def parse_prediction_lines(
 ) -> list[tuple]:
     """For each (line number, raw bytes): (OK, number, prediction_id, row or None,
     COPY line or None), (REJECT, number, reason) or (BLANK, number)."""
-    from predictions.ingest import validate_prediction
+    from predictions.validation import validate_prediction
 
     parsed = []
     for number, raw in chunk:

@@ -1,4 +1,4 @@
-"""REST views of the predictions app: thin faces over predictions.ingest and metrics."""
+"""REST views of the predictions app: thin faces over predictions.storage and metrics."""
 import csv
 import io
 import json
@@ -49,14 +49,10 @@ from predictions.api.serializers import (
     TrendQuerySerializer,
     TrendSerializer,
 )
-from predictions.ingest import (
-    IngestConflict,
-    IngestValidationError,
-    ingest_predictions,
-    record_outcome,
-    record_outcomes,
-)
 from predictions.models import HealthSnapshot, Prediction
+from predictions.outcomes import record_outcome, record_outcomes
+from predictions.storage import IngestConflict, ingest_predictions
+from predictions.validation import IngestValidationError
 
 # A body may hold this many bytes per allowed prediction (features included).
 BYTES_PER_PREDICTION = 8 * 1024

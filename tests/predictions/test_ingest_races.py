@@ -4,8 +4,8 @@ import threading
 import pytest
 from django.db import connection
 
-from predictions.ingest import IngestConflict, ingest_predictions
 from predictions.models import Prediction
+from predictions.storage import IngestConflict, ingest_predictions
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
