@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "monitoring_site",
     "predictions",
     "alerting",
+    "legacy",
 ]
 
 MIDDLEWARE = [

@@ -1,8 +1,9 @@
 """What the legacy files are called, and how their values map onto database values."""
 from __future__ import annotations
 
-import math
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import BinaryIO
 
 PREDICTIONS = "predictions.jsonl"
 METRICS = "metrics.jsonl"
@@ -45,14 +46,7 @@ def to_epoch(moment: datetime | None) -> float | None:
     return None if moment is None else moment.timestamp()
 
 
-def is_number(value) -> bool:
-    """A finite JSON number (booleans are not numbers here)."""
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
 
-
-def is_whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def file_lines(source: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """(line number, raw bytes) of an open binary file."""
+    return enumerate(source, 1)

@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alerting.legacy.formats import (
+from alerting.models import Alert, AlertRule
+from legacy.formats import (
     ALERTS,
     METRICS,
     PREDICTIONS,
@@ -23,7 +24,6 @@ from alerting.legacy.formats import (
     SNAPSHOTS,
     to_epoch,
 )
-from alerting.models import Alert, AlertRule
 from predictions.models import HealthSnapshot, PerformanceMetric, Prediction
 
 CHUNK = 2000
