@@ -1,6 +1,7 @@
 """What the legacy files are called, and how their values map onto database values."""
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -10,6 +11,8 @@ METRICS = "metrics.jsonl"
 SNAPSHOTS = "health_snapshots.jsonl"
 ALERTS = "alerts.jsonl"
 RULES = "alert_rules.json"
+# Windows tools start a UTF-8 file with a byte-order mark: it is not part of the first record.
+BYTE_ORDER_MARK = codecs.BOM_UTF8
 
 # In the order the importer reads them: rules before alerts (alerts are linked to rules).
 LEGACY_FILES = (RULES, PREDICTIONS, METRICS, SNAPSHOTS, ALERTS)
@@ -46,7 +49,9 @@ def to_epoch(moment: datetime | None) -> float | None:
     return None if moment is None else moment.timestamp()
 
 
-
 def file_lines(source: BinaryIO) -> Iterator[tuple[int, bytes]]:
-    """(line number, raw bytes) of an open binary file."""
-    return enumerate(source, 1)
+    """(line number, raw bytes) of an open binary file, its byte-order mark left out."""
+    first = source.readline()
+    if first:
+        yield 1, first.removeprefix(BYTE_ORDER_MARK)
+        yield from enumerate(source, 2)

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from alerting.models import AlertRule
+from legacy.formats import BYTE_ORDER_MARK
 from legacy.importing.context import ImportRun
 from legacy.importing.records import REFUSED
 from legacy.importing.report import FileReport
@@ -54,7 +55,7 @@ def same_rule(stored: AlertRule, rule: AlertRule) -> bool:
 
 
 def import_rules(run: ImportRun, path: Path, counts: FileReport) -> None:
-    raw = path.read_bytes()
+    raw = path.read_bytes().removeprefix(BYTE_ORDER_MARK)
     if not raw.strip():
         return  # an empty file: no rules
     try:
