@@ -41,8 +41,8 @@ def json_object(raw: bytes) -> tuple[dict | None, str | None]:
 def parse_prediction_lines(
     chunk: list[tuple[int, bytes]], keep_rows: bool = True, copy_lines: bool = False
 ) -> list[tuple]:
-    """For each (line number, raw bytes): (OK, number, prediction_id, row or None, column
-    values or None, COPY line or None), (REJECT, number, reason) or (BLANK, number)."""
+    """For each (line number, raw bytes): (OK, number, prediction_id, column values or
+    None, COPY line or None), (REJECT, number, reason) or (BLANK, number)."""
     from django.utils import timezone
 
     from predictions.storage import copy_line, row_values
@@ -69,7 +69,6 @@ def parse_prediction_lines(
         values = row_values(row, texts)
         parsed.append((
             OK, number, row["prediction_id"],
-            row if keep_rows else None,
             values if keep_rows else None,
             copy_line(values) if copy_lines else None,
         ))
@@ -103,9 +102,9 @@ def init_worker() -> None:
 class PredictionParser:
     """parse(chunks) → (chunk, parsed) in file order, with at most a few chunks in flight.
 
-    ``workers`` 0 parses here (rows and column values kept); otherwise that many spawned
-    processes parse, and send back only the COPY line (with ``copy_lines``): a row needed
-    to compare a repeat, or to write it alone, is parsed again here from the raw line.
+    ``workers`` 0 parses here (column values kept); otherwise that many spawned processes
+    parse, and send back only the COPY line (with ``copy_lines``): the values needed to
+    compare a repeat, or to write a row alone, are parsed again here from the raw line.
     Should the workers fail to start or die (a host where spawned processes cannot run),
     parsing carries on here.
     """

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,11 +26,12 @@ from django.utils import timezone
 from predictions.models import Prediction
 from predictions.validation import IngestValidationError, clean_prediction
 
-try:  # the driver's own errors: a separate psycopg2 connection raises these, unwrapped
-    from psycopg2 import Error as _DriverError
+try:
+    from psycopg2 import Error as _PostgresError
 except ImportError:  # pragma: no cover (SQLite-only installs)
-    _DriverError = DatabaseError
-DATABASE_ERRORS = (DatabaseError, _DriverError)
+    _PostgresError = DatabaseError
+# Batches are written through the drivers' own cursors, which raise their own errors.
+DATABASE_ERRORS = (DatabaseError, _PostgresError, sqlite3.Error)
 
 COLUMNS = (
     "prediction_id",
@@ -87,6 +89,14 @@ def row_values(row: dict, texts: dict) -> tuple:
         row["actual_outcome_timestamp"],
         row["latency_ms"],
     )
+
+
+def row_of(values: tuple) -> dict:
+    """The row a ``row_values`` tuple stands for (features and metadata as objects again)."""
+    row = dict(zip(COLUMNS, values, strict=True))
+    row["features"] = json.loads(row["features"])
+    row["metadata"] = json.loads(row["metadata"])
+    return row
 
 
 # COPY text format: backslash, tab, newline and carriage return are escaped; \N is NULL.
@@ -179,10 +189,9 @@ def write_batch(batch: Batch, *, cursor=None, row_by_row: bool = False) -> Writt
     postgresql = cursor is not None or connection.vendor == "postgresql"
     if cursor is None:
         with connection.cursor() as django_cursor:
-            return _write(
-                django_cursor.cursor if postgresql else django_cursor, batch, postgresql,
-                row_by_row,
-            )
+            # The driver's cursor (Django's SQLite one still takes %s placeholders): with
+            # DEBUG on, Django's would keep the text of every thousand-row statement.
+            return _write(django_cursor.cursor, batch, postgresql, row_by_row)
     return _write(cursor, batch, postgresql, row_by_row)
 
 

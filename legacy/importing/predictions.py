@@ -23,7 +23,7 @@ from legacy.importing.context import ImportRun
 from legacy.importing.report import FileReport
 from legacy.parsing import BLANK, REJECT, PredictionParser, parse_prediction_lines
 from predictions.models import Prediction
-from predictions.storage import Batch, Written, same_content, write_batch
+from predictions.storage import Batch, Written, row_of, same_content, write_batch
 
 # From this size on, predictions.jsonl is parsed and validated in worker processes.
 PARSE_IN_WORKERS_FROM_BYTES = 32 * 2**20
@@ -31,32 +31,26 @@ PARSE_WORKERS = 2
 
 
 class Line:
-    """One accepted line: its number, raw bytes, prediction id, and its validated row and
-    column values, or (parsed in a worker) its COPY line only; the row and values are
-    then parsed again from the raw line when needed."""
+    """One accepted line: its number, raw bytes, prediction id, and its column values, or
+    (parsed in a worker) its COPY line only; the values are then parsed again from the
+    raw line when needed. Values rather than a row dict: a batch stays small in memory."""
 
-    __slots__ = ("_row", "_values", "copy", "number", "pid", "raw")
+    __slots__ = ("_values", "copy", "number", "pid", "raw")
 
-    def __init__(self, number: int, raw: bytes, pid: str, row=None, values=None, copy=None):
+    def __init__(self, number: int, raw: bytes, pid: str, values=None, copy=None):
         self.number, self.raw, self.pid = number, raw, pid
-        self._row, self._values, self.copy = row, values, copy
-
-    def _parse_again(self) -> None:
-        _ok, _number, _pid, self._row, self._values, _copy = parse_prediction_lines(
-            [(self.number, self.raw)]
-        )[0]
-
-    @property
-    def row(self) -> dict:
-        if self._row is None:
-            self._parse_again()
-        return self._row
+        self._values, self.copy = values, copy
 
     @property
     def values(self) -> tuple:
         if self._values is None:
-            self._parse_again()
+            self._values = parse_prediction_lines([(self.number, self.raw)])[0][3]
         return self._values
+
+    @property
+    def row(self) -> dict:
+        """The validated row, made when a repeat must be compared (seldom)."""
+        return row_of(self.values)
 
 
 def batch_of(lines: list[Line]) -> Batch:
@@ -148,8 +142,8 @@ def import_predictions(run: ImportRun, path: Path, counts: FileReport) -> None:
                 if result[0] == REJECT:
                     run.reject(counts, number, raw, result[2])
                     continue
-                _ok, _number, pid, row, values, copy = result
-                line = Line(number, raw, pid, row, values, copy)
+                _ok, _number, pid, values, copy = result
+                line = Line(number, raw, pid, values, copy)
                 if pid in firsts:
                     repeats.append(line)
                 else:

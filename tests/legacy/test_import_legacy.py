@@ -349,8 +349,25 @@ def test_an_unwritable_rejects_place_is_refused_before_importing(tmp_path):
 def test_the_parser_and_the_writers_agree_on_the_prediction_fields():
     from legacy.parsing import parse_prediction_lines
     from predictions.storage import COLUMNS
+    from predictions.validation import validate_prediction
 
     line = json.dumps(PREDICTION).encode() + b"\n"
-    _ok, _number, _pid, row, values, _copy = parse_prediction_lines([(1, line)])[0]
-    assert set(COLUMNS) == set(row) and len(values) == len(COLUMNS)
+    _ok, _number, _pid, values, _copy = parse_prediction_lines([(1, line)])[0]
+    assert len(values) == len(COLUMNS)
+    assert validate_prediction(PREDICTION)[0].keys() == set(COLUMNS)
     assert {f.name for f in Prediction._meta.concrete_fields} >= set(COLUMNS)
+
+
+def test_batches_are_not_kept_in_the_debug_query_log(tmp_path):
+    """With DEBUG on Django keeps the text of every query; a batch's rows must not end up
+    there, or memory grows with the file (20,000 lines of SQL text per batch)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    write_jsonl(tmp_path / "predictions.jsonl", [
+        {**PREDICTION, "prediction_id": f"p{n}"} for n in range(3000)
+    ])
+    with CaptureQueriesContext(connection) as queries:
+        report = import_legacy_dir(tmp_path, rejects_path=tmp_path / "r.jsonl", batch_size=1000)
+    assert report.files["predictions.jsonl"].imported == 3000
+    assert max(len(query["sql"]) for query in queries.captured_queries) < 5000
