@@ -5,8 +5,9 @@ import threading
 import pytest
 from django.db import connection
 
-from predictions.ingest import ingest_predictions, record_outcome, record_outcomes
+from predictions.outcomes import record_outcome, record_outcomes
 from predictions.rollups import rebuild
+from predictions.storage import ingest_predictions
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
