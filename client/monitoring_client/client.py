@@ -134,7 +134,7 @@ class Client:
             first_drop = not self._dropping
             self._dropping = True
         if first_drop:  # once per episode, not once per item
-            log.warning("monitoring_client: %s; dropping items until there is room",
+            log.warning("%s; dropping items until there is room",
                         "client is closed" if self._closing else "queue is full")
         return False
 
@@ -169,7 +169,7 @@ class Client:
                 self._counts["dropped"] += left
                 self._settled += left
                 self._wake.notify()
-            log.warning("monitoring_client: closed before the site took everything; "
+            log.warning("closed before the site took everything; "
                         "%d queued items dropped", left)
         if threading.current_thread() is not self._worker:
             self._worker.join(self.request_timeout + 1)
@@ -225,7 +225,7 @@ class Client:
             try:
                 self._deliver(chunk)
             except Exception:  # a bug here must not stop the worker or reach the caller
-                log.exception("monitoring_client: could not deliver %d items", len(chunk))
+                log.exception("could not deliver %d items", len(chunk))
                 self._count("failed", len(chunk))
             with self._lock:
                 self._settled += len(chunk)
@@ -283,7 +283,7 @@ class Client:
                 problem = f"HTTP {status}"
             delay = self._retry_delay(failures, response)
             (log.warning if failures == 0 else log.debug)(
-                "monitoring_client: %d items not delivered (%s); retrying in %.2f s",
+                "%d items not delivered (%s); retrying in %.2f s",
                 len(pending), problem, delay)
             failures += 1
             self._abort.wait(delay)
@@ -337,10 +337,10 @@ class Client:
             return
         self._count("failed", len(items))
         if self._on_error is None:
-            log.warning("monitoring_client: the site refused %d items: %s %s",
+            log.warning("the site refused %d items: %s %s",
                         len(items), response.status, str(response.body)[:500])
             return
         try:
             self._on_error(items, response)
         except Exception:
-            log.exception("monitoring_client: on_error raised")
+            log.exception("on_error raised")
