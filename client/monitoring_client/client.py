@@ -158,6 +158,8 @@ class Client:
             already = self._closing
             self._closing = True
             self._wake.notify()
+        if threading.current_thread() is self._worker:
+            return False  # from on_error: the worker sends the rest, then stops
         if already and not self._worker.is_alive():
             return self._settled >= self._enqueued
         drained = self.flush(timeout)

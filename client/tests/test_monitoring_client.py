@@ -191,6 +191,22 @@ def test_an_on_error_that_raises_does_not_stop_the_worker(site, make_client):
     assert sorted(site.stored) == ["p0", "p1"]
 
 
+def test_close_called_from_on_error_still_sends_the_rest(site, make_client):
+    client = None
+
+    def on_error(items, response):
+        client.close()
+
+    client = make_client(site.url, on_error=on_error)
+    client.log_prediction("bad", "v1", 1, 2.0)
+    log(client, 2)
+    assert client.flush(timeout=10)
+    client._worker.join(10)
+    assert not client._worker.is_alive()
+    assert sorted(site.stored) == ["p0", "p1"]
+    assert client.stats["dropped"] == 0
+
+
 def test_an_item_that_is_not_json_goes_to_on_error(site, make_client):
     calls, on_error = errors_collector()
     client = make_client(site.url, on_error=on_error)
