@@ -150,6 +150,8 @@ MONITORING_ALERT_LOG = env.str(
 )
 MONITORING_MAX_BATCH = env.int("MONITORING_MAX_BATCH", default=10000)
 MONITORING_DEGRADATION_PCT = env.float("MONITORING_DEGRADATION_PCT", default=5.0)
+# Fewest labelled predictions for a window (or a baseline) to judge degradation by (§9).
+MONITORING_DEGRADATION_MIN_SAMPLES = env.int("MONITORING_DEGRADATION_MIN_SAMPLES", default=30)
 MONITORING_DEFAULT_WINDOW_MINUTES = env.int("MONITORING_DEFAULT_WINDOW_MINUTES", default=60)
 # Delivery retries: attempts before giving up, and the base of the exponential backoff.
 MONITORING_DELIVERY_MAX_ATTEMPTS = env.int("MONITORING_DELIVERY_MAX_ATTEMPTS", default=8)

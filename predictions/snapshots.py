@@ -17,28 +17,53 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from predictions.drift import snapshot_drift_metrics
-from predictions.metrics import window_metrics
-from predictions.models import HealthSnapshot, Prediction
+from predictions.drift import reference_window, snapshot_drift_metrics
+from predictions.metrics import MetricWindow, accuracy_metrics, window_metrics
+from predictions.models import HealthSnapshot, ModelVersion, Prediction
 
 
-def accuracy_trend(accuracy, previous_accuracy):
-    """Percent change of accuracy vs the previous snapshot; None when not computable."""
-    if accuracy is None or previous_accuracy is None or previous_accuracy == 0:
+def accuracy_trend(accuracy, baseline_accuracy):
+    """Percent change of accuracy vs the baseline; None when not computable."""
+    if accuracy is None or baseline_accuracy is None or baseline_accuracy == 0:
         return None
-    return 100.0 * (accuracy - previous_accuracy) / previous_accuracy
+    return 100.0 * (accuracy - baseline_accuracy) / baseline_accuracy
 
 
 def is_degraded(trend) -> bool:
     return trend is not None and trend <= -settings.MONITORING_DEGRADATION_PCT
 
 
-def previous_snapshot(model_version: str, before) -> HealthSnapshot | None:
-    return (
-        HealthSnapshot.objects.filter(model_version=model_version, timestamp__lt=before)
+def baseline_accuracy(model_version: str, before) -> float | None:
+    """What a window's accuracy is compared with (SPEC §9), or None when there is nothing.
+
+    The version's accuracy over its drift reference window when that holds at least
+    ``MONITORING_DEGRADATION_MIN_SAMPLES`` labelled predictions; else its registered
+    training accuracy; else the latest snapshot before ``before`` with that many labels.
+    A two-label snapshot is no baseline: a healthy challenger compared with one was
+    flagged degraded.
+    """
+    minimum = settings.MONITORING_DEGRADATION_MIN_SAMPLES
+    reference = reference_window(model_version)
+    if reference is not None:
+        figures = accuracy_metrics(MetricWindow(model_version, reference.start, reference.end))
+        if figures["accuracy"] is not None and figures["num_with_outcome"] >= minimum:
+            return figures["accuracy"]
+    registered = (
+        ModelVersion.objects.filter(version=model_version, accuracy__isnull=False)
+        .values_list("accuracy", flat=True)
+        .first()
+    )
+    if registered is not None:
+        return registered
+    previous = (
+        HealthSnapshot.objects.filter(
+            model_version=model_version, timestamp__lt=before, accuracy__isnull=False,
+            num_with_outcome__gte=minimum,
+        )
         .order_by("-timestamp", "-id")
         .first()
     )
+    return previous.accuracy if previous else None
 
 
 def active_versions(window_minutes: int, now=None) -> list[str]:
@@ -137,15 +162,20 @@ def compute_snapshot(
 def _with_trend(fields: dict) -> dict:
     """``fields`` with the trend and degradation flag filled in where they are absent.
 
-    The trend compares accuracy with the version's snapshot before ``fields["timestamp"]``;
-    the flag follows from the trend. Values given by the caller are kept as they are.
+    The trend compares accuracy with the version's baseline (``baseline_accuracy``); with
+    fewer than ``MONITORING_DEGRADATION_MIN_SAMPLES`` labels in the window it is null and
+    nothing is degraded. The flag follows from the trend. Values given by the caller are
+    kept as they are.
     """
     fields = dict(fields)
     if "prediction_accuracy_trend" not in fields:
-        previous = previous_snapshot(fields["model_version"], fields["timestamp"])
-        fields["prediction_accuracy_trend"] = accuracy_trend(
-            fields.get("accuracy"), previous.accuracy if previous else None
+        labelled = fields.get("num_with_outcome")
+        enough = labelled is None or labelled >= settings.MONITORING_DEGRADATION_MIN_SAMPLES
+        baseline = (
+            baseline_accuracy(fields["model_version"], fields["timestamp"])
+            if enough and fields.get("accuracy") is not None else None
         )
+        fields["prediction_accuracy_trend"] = accuracy_trend(fields.get("accuracy"), baseline)
     if "degradation_detected" not in fields:
         fields["degradation_detected"] = is_degraded(fields["prediction_accuracy_trend"])
     return fields

@@ -59,7 +59,10 @@ def test_min_samples_uses_the_snapshots_labelled_count(make_rule, labelled_predi
     assert len(run_monitor_pass(now=now + timedelta(minutes=5)).alerts_fired) == 1
 
 
-def test_degradation_rule_fires_on_an_accuracy_drop(make_rule, labelled_predictions):
+def test_degradation_rule_fires_on_an_accuracy_drop(make_rule, labelled_predictions, settings):
+    # Ten labels a window: enough to judge here. The baseline is the version's
+    # reference window (its first days), as SPEC §9 says.
+    settings.MONITORING_DEGRADATION_MIN_SAMPLES = 10
     start = timezone.now() - timedelta(hours=3)
     make_rule(metric_name="degradation_detected", comparison="==", threshold=1.0,
               component="degradation")

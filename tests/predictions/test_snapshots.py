@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from predictions.models import HealthSnapshot
+from predictions.models import HealthSnapshot, ModelVersion
 from predictions.snapshots import (
     accuracy_trend,
     active_versions,
@@ -66,8 +66,20 @@ def test_window_leaves_out_older_predictions_and_other_versions(
     assert snapshot.accuracy == 1.0
 
 
-def test_trend_and_degradation_against_the_previous_snapshot(predictions_with_accuracy, settings):
+@pytest.fixture
+def no_reference(db):
+    """v1 registered with an empty reference window and no training accuracy, so that
+    the baseline falls back to an earlier snapshot (the last rule of §9)."""
+    far = timezone.now() - timedelta(days=400)
+    ModelVersion.objects.create(version="v1", model_name="m", reference_start=far,
+                                reference_end=far + timedelta(hours=1))
+
+
+def test_trend_and_degradation_against_the_previous_snapshot(
+    predictions_with_accuracy, settings, no_reference
+):
     settings.MONITORING_DEGRADATION_PCT = 5
+    settings.MONITORING_DEGRADATION_MIN_SAMPLES = 10
     start = timezone.now() - timedelta(hours=5)
     predictions_with_accuracy(correct=8, wrong=2, at=start)
     first = compute_snapshot("v1", window_minutes=30, now=start)
@@ -81,8 +93,9 @@ def test_trend_and_degradation_against_the_previous_snapshot(predictions_with_ac
     assert second.metrics["degradation_detected"] is True
 
 
-def test_small_drop_is_not_degradation(predictions_with_accuracy, settings):
+def test_small_drop_is_not_degradation(predictions_with_accuracy, settings, no_reference):
     settings.MONITORING_DEGRADATION_PCT = 5
+    settings.MONITORING_DEGRADATION_MIN_SAMPLES = 10
     start = timezone.now() - timedelta(hours=5)
     predictions_with_accuracy(correct=20, at=start)
     compute_snapshot("v1", window_minutes=30, now=start)
@@ -168,12 +181,13 @@ def test_active_versions_are_those_with_predictions_in_the_window(make_predictio
     assert active_versions(10, now=now) == ["v2"]
 
 
-def test_record_snapshot_computes_a_missing_trend():
+def test_record_snapshot_computes_a_missing_trend(no_reference):
+    # Against the earlier snapshot: it has enough labels to be a baseline (§9).
     start = timezone.now() - timedelta(hours=2)
     record_snapshot({"model_version": "v1", "timestamp": start, "accuracy": 0.8,
-                     "num_predictions": 10})
+                     "num_predictions": 50, "num_with_outcome": 40})
     second = record_snapshot({"model_version": "v1", "timestamp": start + timedelta(hours=1),
-                              "accuracy": 0.6, "num_predictions": 10})
+                              "accuracy": 0.6, "num_predictions": 50, "num_with_outcome": 40})
     assert second.prediction_accuracy_trend == pytest.approx(-25.0)
     assert second.degradation_detected is True
 
@@ -183,4 +197,64 @@ def test_record_snapshot_keeps_given_trend_and_flag():
                                 "prediction_accuracy_trend": -2.5,
                                 "degradation_detected": False, "roc_auc": None})
     assert snapshot.prediction_accuracy_trend == -2.5
+    assert snapshot.degradation_detected is False
+
+
+# --- the baseline of §9 -----------------------------------------------------------------
+
+
+def test_the_reference_window_is_the_baseline(predictions_with_accuracy, settings):
+    settings.MONITORING_DEGRADATION_MIN_SAMPLES = 30
+    now = timezone.now()
+    reference_at = now - timedelta(days=2)
+    ModelVersion.objects.create(
+        version="v1", model_name="m", accuracy=0.5,
+        reference_start=reference_at - timedelta(hours=1), reference_end=reference_at,
+    )
+    predictions_with_accuracy(correct=36, wrong=4, at=reference_at)  # 0.9 over 40
+    predictions_with_accuracy(correct=28, wrong=12, at=now)  # 0.7 over 40
+    snapshot = compute_snapshot("v1", window_minutes=30, now=now)
+    assert snapshot.prediction_accuracy_trend == pytest.approx(100 * (0.7 - 0.9) / 0.9)
+    assert snapshot.degradation_detected is True
+
+
+def test_training_accuracy_when_the_reference_has_too_few_labels(
+    predictions_with_accuracy, settings
+):
+    settings.MONITORING_DEGRADATION_MIN_SAMPLES = 30
+    now = timezone.now()
+    reference_at = now - timedelta(days=2)
+    ModelVersion.objects.create(
+        version="v1", model_name="m", accuracy=0.8,
+        reference_start=reference_at - timedelta(hours=1), reference_end=reference_at,
+    )
+    predictions_with_accuracy(correct=5, at=reference_at)  # 5 labels: not a baseline
+    predictions_with_accuracy(correct=30, wrong=10, at=now)  # 0.75
+    snapshot = compute_snapshot("v1", window_minutes=30, now=now)
+    assert snapshot.prediction_accuracy_trend == pytest.approx(100 * (0.75 - 0.8) / 0.8)
+
+
+def test_a_snapshot_with_few_labels_is_no_baseline(
+    predictions_with_accuracy, settings, no_reference
+):
+    # A healthy challenger was flagged degraded against a two-label snapshot.
+    settings.MONITORING_DEGRADATION_MIN_SAMPLES = 30
+    start = timezone.now() - timedelta(hours=5)
+    predictions_with_accuracy(correct=2, at=start)  # accuracy 1.0 over 2 labels
+    compute_snapshot("v1", window_minutes=30, now=start)
+    later = start + timedelta(hours=1)
+    predictions_with_accuracy(correct=36, wrong=4, at=later)
+    snapshot = compute_snapshot("v1", window_minutes=30, now=later)
+    assert snapshot.prediction_accuracy_trend is None
+    assert snapshot.degradation_detected is False
+
+
+def test_too_few_labels_in_the_window_judge_nothing(predictions_with_accuracy, settings):
+    settings.MONITORING_DEGRADATION_MIN_SAMPLES = 30
+    now = timezone.now()
+    ModelVersion.objects.create(version="v1", model_name="m", accuracy=0.99)
+    predictions_with_accuracy(correct=1, wrong=9, at=now)  # 0.1 over 10 labels
+    snapshot = compute_snapshot("v1", window_minutes=30, now=now)
+    assert snapshot.accuracy == pytest.approx(0.1)
+    assert snapshot.prediction_accuracy_trend is None
     assert snapshot.degradation_detected is False
