@@ -69,7 +69,11 @@ def serve(extra_args: list[str]) -> int:
 
 def test(extra_args: list[str]) -> int:
     ensure_venv("requirements-dev.txt")
-    return subprocess.run([str(PYTHON), "-m", "pytest", *extra_args], cwd=ROOT).returncode
+    # One test process per core (pytest-xdist), unless the caller chose (-n, -p no:xdist).
+    parallel = [] if any(a.startswith(("-n", "-p")) for a in extra_args) else ["-n", "auto"]
+    return subprocess.run(
+        [str(PYTHON), "-m", "pytest", *parallel, *extra_args], cwd=ROOT
+    ).returncode
 
 
 def main(argv: list[str]) -> int:

@@ -1,5 +1,4 @@
 """Named metrics a service pushes (SPEC §9): POST and list ``metrics/custom/``, their series."""
-from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -8,10 +7,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from monitoring_site.api.exceptions import BadRequest
 from monitoring_site.api.fields import AwareDateTimeField
 from predictions.api.common import parse_query
-from predictions.api.ingest_views import _read_json_body
+from predictions.api.ingest_views import invalid_items, read_items
 from predictions.api.series_views import DEFAULT_RANGE
 from predictions.custom_metrics import custom_series, metric_names, record_custom_metrics
 from predictions.series import STEP_HOURS, SeriesError
@@ -84,24 +82,11 @@ class CustomMetricsView(APIView):
         },
     )
     def post(self, request):
-        payload = _read_json_body(request)
-        if isinstance(payload, Response):
-            return payload
-        items = payload if isinstance(payload, list) else [payload]
-        limit = settings.MONITORING_MAX_BATCH
-        if len(items) > limit:
-            return Response(
-                {"detail": f"At most {limit} metric values per request; got {len(items)}."},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
+        items = read_items(request, "metric values")
         try:
             result = record_custom_metrics(items)
         except IngestValidationError as exc:
-            raise BadRequest(
-                f"{len(exc.errors)} of {len(items)} metric values are invalid; "
-                "nothing was stored.",
-                errors={str(index): fields for index, fields in exc.errors.items()},
-            ) from None
+            raise invalid_items(exc, len(items), "metric values") from None
         return Response({"created": result.created}, status=status.HTTP_201_CREATED)
 
 

@@ -17,7 +17,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -46,8 +46,15 @@ from predictions.validation import IngestValidationError
 BYTES_PER_PREDICTION = 8 * 1024
 PREDICTION_ID_PATTERN = r"[^/]+"
 
+class TooLarge(APIException):
+    """413: a body or a batch over MONITORING_MAX_BATCH."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+
 def _read_json_body(request):
-    """The request body parsed as JSON, or a 413 Response (BadRequest when not JSON).
+    """The request body parsed as JSON (413 when too large, 400 when not JSON).
 
     Parsed with json.loads directly (not a DRF parser): large batches skip a copy, and
     NaN reaches the validator, which names the item and field that carry it.
@@ -58,10 +65,7 @@ def _read_json_body(request):
     except ValueError:
         length = 0
     if length > limit:
-        return Response(
-            {"detail": f"The body is larger than {limit} bytes."},
-            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
+        raise TooLarge(f"The body is larger than {limit} bytes.")
     try:
         body = request._request.read() if length else b""
     except (RawPostDataException, OSError):
@@ -70,6 +74,28 @@ def _read_json_body(request):
         return json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise BadRequest(f"The body must be JSON: {exc}") from None
+
+
+def read_items(request, noun: str, *, one_allowed: bool = True, hint: str = "") -> list:
+    """The body's items: a JSON array (or one object, when ``one_allowed``), at most
+    MONITORING_MAX_BATCH of them. Every batch endpoint reads its body here."""
+    payload = _read_json_body(request)
+    if not isinstance(payload, list):
+        if not one_allowed:
+            raise BadRequest(f"Send a JSON array of {hint or noun}.")
+        payload = [payload]
+    limit = settings.MONITORING_MAX_BATCH
+    if len(payload) > limit:
+        raise TooLarge(f"At most {limit} {noun} per request; got {len(payload)}.")
+    return payload
+
+
+def invalid_items(exc: IngestValidationError, total: int, noun: str) -> BadRequest:
+    """The 400 for a batch refused whole: how many are bad, and each one's fields."""
+    return BadRequest(
+        f"{len(exc.errors)} of {total} {noun} are invalid; nothing was stored.",
+        errors={str(index): fields for index, fields in exc.errors.items()},
+    )
 
 
 class IngestSchema(AutoSchema):
@@ -137,23 +163,11 @@ class PredictionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         ],
     )
     def create(self, request, *args, **kwargs):
-        payload = _read_json_body(request)
-        if isinstance(payload, Response):
-            return payload
-        items = payload if isinstance(payload, list) else [payload]
-        limit = settings.MONITORING_MAX_BATCH
-        if len(items) > limit:
-            return Response(
-                {"detail": f"At most {limit} predictions per request; got {len(items)}."},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
+        items = read_items(request, "predictions")
         try:
             result = ingest_predictions(items)
         except IngestValidationError as exc:
-            raise BadRequest(
-                f"{len(exc.errors)} of {len(items)} predictions are invalid; nothing was stored.",
-                errors={str(index): fields for index, fields in exc.errors.items()},
-            ) from None
+            raise invalid_items(exc, len(items), "predictions") from None
         except IngestConflict as exc:
             return Response(
                 {
@@ -210,22 +224,10 @@ class OutcomesView(APIView):
         },
     )
     def post(self, request):
-        payload = _read_json_body(request)
-        if isinstance(payload, Response):
-            return payload
-        if not isinstance(payload, list):
-            raise BadRequest("Send a JSON array of {prediction_id, actual_outcome}.")
-        limit = settings.MONITORING_MAX_BATCH
-        if len(payload) > limit:
-            return Response(
-                {"detail": f"At most {limit} outcomes per request; got {len(payload)}."},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
+        items = read_items(request, "outcomes", one_allowed=False,
+                           hint="{prediction_id, actual_outcome}")
         try:
-            result = record_outcomes(payload)
+            result = record_outcomes(items)
         except IngestValidationError as exc:
-            raise BadRequest(
-                f"{len(exc.errors)} of {len(payload)} outcomes are invalid; nothing was stored.",
-                errors={str(index): fields for index, fields in exc.errors.items()},
-            ) from None
+            raise invalid_items(exc, len(items), "outcomes") from None
         return Response(result)

@@ -195,19 +195,21 @@ def test_record_a_health_snapshot(api_client_for):
 
 def test_recorded_snapshot_gets_the_trend_and_degradation_of_the_service(api_client_for):
     # The API stored the given fields only; the tracker path (record_snapshot) adds the
-    # trend against the previous snapshot and the degradation flag: one path for both.
+    # trend against the baseline (here the earlier snapshot, which has enough labels)
+    # and the degradation flag: one path for both.
     writer = api_client_for(perms=["predictions.add_healthsnapshot"])
     start = NOW - timedelta(hours=2)
     for at, accuracy in ((start, 0.8), (start + timedelta(hours=1), 0.4)):
         response = writer.post("/api/v1/health-snapshots/", {
             "model_version": "v9", "timestamp": at.isoformat(), "accuracy": accuracy,
-            "num_predictions": 10}, format="json")
+            "num_predictions": 50, "num_with_outcome": 40}, format="json")
         assert response.status_code == 201, response.content
     assert response.json()["prediction_accuracy_trend"] == pytest.approx(-50.0)
     assert response.json()["degradation_detected"] is True
     latest = HealthSnapshot.objects.latest()
     assert latest.prediction_accuracy_trend == pytest.approx(-50.0)
     assert latest.degradation_detected is True
+
 
 @pytest.mark.parametrize(
     "body",
