@@ -56,5 +56,6 @@ def monitor_health(now=None, name: str = MONITOR) -> MonitorHealth:
     if last is None:
         return MonitorHealth(MonitorStatus.NEVER, None, None, interval)
     seconds_ago = max(int((now - last).total_seconds()), 0)
-    status = MonitorStatus.LATE if seconds_ago > LATE_AFTER_INTERVALS * interval else MonitorStatus.OK
+    late = seconds_ago > LATE_AFTER_INTERVALS * interval
+    status = MonitorStatus.LATE if late else MonitorStatus.OK
     return MonitorHealth(status, last, seconds_ago, interval)

@@ -1,5 +1,11 @@
-"""GET /healthz: is the site up and can it reach its database."""
+"""GET /healthz: is the site up, can it reach its database, and is the monitor passing.
+
+The monitor's status (ok, late, never) is reported but never makes the answer fail: a
+load balancer should not take the site down because the monitor stopped.
+"""
 import logging
+
+from alerting.heartbeat import monitor_health
 
 from django.db import connection
 from django.http import JsonResponse
@@ -20,4 +26,6 @@ def healthz(request):
         # The cause goes to the log, not to anonymous callers (it names hosts and ports).
         logger.warning("healthz: database unavailable", exc_info=True)
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+    return JsonResponse(
+        {"status": "ok", "database": "ok", "monitor": monitor_health().as_json()}
+    )
