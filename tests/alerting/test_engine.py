@@ -1,14 +1,13 @@
 """The rule state machine on hand-made values (alerting.engine): what the engine and the
 preview both run."""
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from alerting.choices import RuleStateName
 from alerting.engine import Event, Policy, State, decide, replay
 
-T0 = datetime(2026, 3, 2, tzinfo=dt_timezone.utc)
+T0 = datetime(2026, 3, 2, tzinfo=UTC)
 
 
 def hours(values, labelled=100):

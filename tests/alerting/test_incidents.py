@@ -1,7 +1,6 @@
 """SPEC §10 through the monitor pass with a controlled clock: pending, recovery, cooldown
 against flapping, one incident per rule and version, reminders, no data as a signal."""
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +13,7 @@ from predictions.models import ModelVersion
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2026, 3, 2, 12, 0, tzinfo=dt_timezone.utc)
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 # accuracy of one hour's window: (correct, wrong)
 BAD, GOOD, BETWEEN = (1, 3), (4, 0), (41, 9)  # 0.25, 1.0, 0.82
 

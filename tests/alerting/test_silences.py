@@ -1,7 +1,6 @@
 """Silences (SPEC §10): matched alerts are stored and marked, nothing is sent but the
 recovery notice; expired silences stop silencing. The API refuses bad input by field."""
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -13,7 +12,7 @@ from alerting.silences import SilenceRequest, create_silence, expire_silence
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2026, 3, 2, 12, 0, tzinfo=dt_timezone.utc)
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 def kinds(alert):
