@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from predictions import rollups
 from predictions.models import Prediction
 
 MAX_PREDICTION_ID = Prediction._meta.get_field("prediction_id").max_length
@@ -546,6 +547,7 @@ def ingest_predictions(items: list[dict]) -> IngestResult:
             ]
             if conflicts:
                 raise IngestConflict(conflicts)  # rolls the inserts back
+        rollups.add_predictions(inserted)
     return IngestResult(created=len(inserted), duplicates=len(items) - len(inserted))
 
 
@@ -582,11 +584,18 @@ def record_outcome(prediction_id: str, actual_outcome: int, now: datetime | None
         return None  # no prediction can have this id (e.g. a NUL from a URL)
     now = now or timezone.now()
     with transaction.atomic():
-        updated = Prediction.objects.filter(prediction_id=prediction_id).update(
+        locked = (
+            Prediction.objects.select_for_update()
+            .filter(prediction_id=prediction_id)
+            .values_list("pk", "actual_outcome")
+            .first()
+        )
+        if locked is None:
+            return None
+        rollups.change_outcomes([(*locked, actual_outcome)])
+        Prediction.objects.filter(pk=locked[0]).update(
             actual_outcome=actual_outcome, actual_outcome_timestamp=now
         )
-        if not updated:
-            return None
         prediction = Prediction.objects.filter(prediction_id=prediction_id).values(
             "prediction_id", "model_version", "predicted_outcome", "actual_outcome",
             "confidence", "timestamp",
@@ -638,11 +647,18 @@ def record_outcomes(items: list[dict], now: datetime | None = None) -> dict:
     ids = list(outcomes)
     with transaction.atomic():
         found = set()
+        changes = []
         for start in range(0, len(ids), _IDS_PER_QUERY):
-            found.update(
-                Prediction.objects.filter(prediction_id__in=ids[start : start + _IDS_PER_QUERY])
-                .values_list("prediction_id", flat=True)
-            )
+            # Locked in id order, so that two batches sharing ids never deadlock.
+            for prediction_id, pk, old in (
+                Prediction.objects.select_for_update()
+                .filter(prediction_id__in=ids[start : start + _IDS_PER_QUERY])
+                .order_by("pk")
+                .values_list("prediction_id", "pk", "actual_outcome")
+            ):
+                found.add(prediction_id)
+                changes.append((pk, old, outcomes[prediction_id]))
+        rollups.change_outcomes(changes)
         by_outcome: dict[int, list[str]] = {}
         for prediction_id in ids:
             if prediction_id in found:

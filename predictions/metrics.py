@@ -1,15 +1,15 @@
-"""The metrics of SPEC §4 and §8, computed with database aggregates.
+"""The metrics of SPEC §4 and §8 over a window, computed in the database.
 
-Every function takes a queryset of predictions (usually ``window_predictions(...)``) and
-issues a fixed, small number of queries whatever the number of rows. One grouped pass
-(sums per calibration bin × predicted × actual class, so at most n_bins × classes² rows
-come back) gives every count, mean, spread, bin and confusion figure; the latency
-percentiles take one sort (``percentile_disc`` on PostgreSQL, ROW_NUMBER on SQLite) and
-the ROC AUC one ranking (a window sum over scores). Nothing loads the rows into Python.
+A window's figures come from its sums (``predictions.window_sums``): whole hours from the
+hourly aggregates that every write keeps (``predictions.rollups``), and the partial hours
+at its edges from one grouped scan of their rows, so the cost does not grow with the
+length of the window or the number of stored predictions. Only the ROC AUC (a ranking of
+scores) and the latency percentiles (``percentile_disc`` on PostgreSQL, ROW_NUMBER on
+SQLite) read the window's rows. Nothing loads the rows into Python.
 """
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connections
@@ -32,14 +32,49 @@ from django.db.models.functions import Cast, Floor, Least, Ln, RowNumber
 from django.utils import timezone
 
 from predictions.choices import MetricName
-from predictions.models import Prediction
+from predictions.models import CALIBRATION_BINS, Prediction
+from predictions.rollups import HOUR_SECONDS, hour_start
+from predictions.series import hour_sums
+from predictions.window_sums import WindowSums
 
 LABELLED = Q(actual_outcome__isnull=False)
 CORRECT = Q(actual_outcome__isnull=False, predicted_outcome=F("actual_outcome"))
-# The confidence spread comes from sums over (c − SHIFT): see sample_std.
+# The confidence spread comes from sums over (c − SHIFT): see window_sums.sample_std.
 CONFIDENCE_SHIFT = 0.5
 # The longest window a caller may ask for: a century (beyond it, dates overflow).
 MAX_WINDOW_MINUTES = 100 * 366 * 24 * 60
+M = MetricName
+
+
+@dataclass(frozen=True)
+class MetricWindow:
+    """Predictions of one version (None: all) with timestamp in [start, end).
+
+    ``start`` None: from the first; ``end`` None: no upper bound (a window "the last N
+    minutes" also counts predictions stamped in the future, as §4 defines it).
+    """
+
+    model_version: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @classmethod
+    def last(cls, model_version: str | None = None, window_minutes: int | None = 60,
+             now: datetime | None = None) -> MetricWindow:
+        if window_minutes is None:
+            return cls(model_version)
+        now = now or timezone.now()
+        return cls(model_version, now - timedelta(minutes=window_minutes))
+
+    def predictions(self) -> QuerySet[Prediction]:
+        rows = Prediction.objects.all()
+        if self.model_version is not None:
+            rows = rows.filter(model_version=self.model_version)
+        if self.start is not None:
+            rows = rows.filter(timestamp__gte=self.start)
+        if self.end is not None:
+            rows = rows.filter(timestamp__lt=self.end)
+        return rows.order_by()
 
 
 def window_predictions(
@@ -48,13 +83,7 @@ def window_predictions(
     now: datetime | None = None,
 ) -> QuerySet[Prediction]:
     """Predictions with timestamp ≥ now − window (None: all time), of one version or all."""
-    predictions = Prediction.objects.all()
-    if window_minutes is not None:
-        now = now or timezone.now()
-        predictions = predictions.filter(timestamp__gte=now - timedelta(minutes=window_minutes))
-    if model_version is not None:
-        predictions = predictions.filter(model_version=model_version)
-    return predictions.order_by()
+    return MetricWindow.last(model_version, window_minutes, now).predictions()
 
 
 # --- SQL expressions ---------------------------------------------------------------------
@@ -102,33 +131,54 @@ def _aggregates() -> dict:
         "high": Max("confidence"),
         "entropy_sum": Sum(_entropy()),
         "with_latency": Count("latency_ms"),
-        # Null in unlabelled groups; the Brier score of the labelled ones.
+        # Null in unlabelled groups; the Brier score's numerator in labelled ones.
         "squared_error": Sum(error * error, output_field=FloatField()),
     }
 
 
-_PERFORMANCE = (
-    "confidence_sum", "shifted_sum", "shifted_squares", "low", "high", "entropy_sum",
-    "with_latency",
-)
-
-
-def _groups(
-    predictions: QuerySet[Prediction], n_bins: int, sums: tuple[str, ...] | None = None
-) -> list[dict]:
-    """One pass over the window: counts and ``sums`` (default: all) per bin × class × class.
+def scan_sums(predictions: QuerySet[Prediction], n_bins: int = CALIBRATION_BINS) -> WindowSums:
+    """The sums of a set of rows, from one grouped pass (bin × predicted × actual class).
 
     At most n_bins × classes² rows come back, whatever the number of predictions.
     """
-    aggregates = _aggregates()
-    if sums is not None:
-        aggregates = {name: aggregates[name] for name in sums}
-    return list(
+    sums = WindowSums(n_bins=n_bins)
+    for g in (
         predictions.annotate(calibration_bin=calibration_bin(n_bins))
         .values("calibration_bin", "predicted_outcome", "actual_outcome")
-        .annotate(n=Count("id"), **aggregates)
+        .annotate(n=Count("id"), **_aggregates())
         .order_by()
-    )
+    ):
+        predicted, actual, n = g["predicted_outcome"], g["actual_outcome"], g["n"]
+        sums.add_label_free(
+            n, g["confidence_sum"], g["shifted_sum"], g["shifted_squares"], g["entropy_sum"],
+            n if predicted == 1 else 0, g["with_latency"], g["low"], g["high"],
+        )
+        if actual is not None:
+            sums.add_cell(predicted, actual, n, g["confidence_sum"], g["squared_error"])
+            sums.add_bin(g["calibration_bin"], n, n if predicted == actual else 0,
+                         g["confidence_sum"])
+    return sums
+
+
+def _ceil_hour(moment: datetime) -> int:
+    return -(-int(moment.timestamp()) // HOUR_SECONDS)
+
+
+def window_sums(window: MetricWindow) -> WindowSums:
+    """The window's sums: whole hours from the aggregates, partial edge hours scanned."""
+    first_hour = None if window.start is None else _ceil_hour(window.start)
+    end_hour = None if window.end is None else int(window.end.timestamp()) // HOUR_SECONDS
+    if first_hour is not None and end_hour is not None and first_hour >= end_hour:
+        return scan_sums(window.predictions())  # no whole hour inside: a short scan
+    sums = hour_sums(window.model_version, first_hour, end_hour)
+    edges = []
+    if first_hour is not None and hour_start(first_hour) > window.start:
+        edges.append(MetricWindow(window.model_version, window.start, hour_start(first_hour)))
+    if end_hour is not None and hour_start(end_hour) < window.end:
+        edges.append(MetricWindow(window.model_version, hour_start(end_hour), window.end))
+    for edge in edges:
+        sums.merge(scan_sums(edge.predictions()))
+    return sums
 
 
 def _percentiles(predictions: QuerySet[Prediction], n: int, percents: tuple[int, ...]) -> list:
@@ -184,235 +234,103 @@ def _roc_auc(labelled: QuerySet[Prediction]) -> float | None:
     return float(wins) / (float(positives) * float(negatives))
 
 
-# --- figures derived from the groups ------------------------------------------------------
-
-
-def _labelled(groups: list[dict]) -> list[dict]:
-    return [g for g in groups if g["actual_outcome"] is not None]
-
-
-def sample_std(n: int, shifted_sum: float, shifted_squares: float, low, high) -> float | None:
-    """Sample standard deviation (ddof = 1) of n confidences from their sums around the shift.
-
-    Why this form: it needs only sums (and min/max), which add up across groups, and later
-    across stored per-hour buckets, with no second pass over the rows. Sums of c and c²
-    would cancel catastrophically; around a fixed shift in the middle of [0, 1] the terms
-    stay small, so the error of the variance is ~1e-17, far below 1e-12 for any real spread
-    of confidences. What remains is the square root of that noise when every confidence is
-    the same (4.97e-09 for ten 0.8s): the spread of identical values is exactly 0 (min == max).
-    """
-    if n < 2:
-        return None
-    if low == high:
-        return 0.0
-    variance = (shifted_squares - shifted_sum * shifted_sum / n) / (n - 1)
-    return math.sqrt(max(0.0, variance))
-
-
-def _performance(predictions, groups: list[dict]) -> dict:
-    n = sum(g["n"] for g in groups)
-    low = min((g["low"] for g in groups), default=None)
-    high = max((g["high"] for g in groups), default=None)
-    std = sample_std(
-        n,
-        sum(g["shifted_sum"] or 0.0 for g in groups),
-        sum(g["shifted_squares"] or 0.0 for g in groups),
-        low,
-        high,
-    )
-    p50 = p95 = None
-    with_latency = sum(g["with_latency"] for g in groups)
-    if with_latency:
-        p50, p95 = _percentiles(predictions, with_latency, (50, 95))
-    positives = sum(g["n"] for g in groups if g["predicted_outcome"] == 1)
-    return {
-        MetricName.NUM_PREDICTIONS.value: n,
-        MetricName.AVG_CONFIDENCE.value: (
-            sum(g["confidence_sum"] for g in groups) / n if n else None
-        ),
-        MetricName.MIN_CONFIDENCE.value: low,
-        MetricName.MAX_CONFIDENCE.value: high,
-        MetricName.CONFIDENCE_STD.value: std,
-        MetricName.LATENCY_P50_MS.value: p50,
-        MetricName.LATENCY_P95_MS.value: p95,
-        MetricName.POSITIVE_RATE.value: positives / n if n else None,
-        MetricName.PREDICTION_ENTROPY.value: (
-            sum(g["entropy_sum"] for g in groups) / n if n else None
-        ),
-    }
-
-
-def _accuracy(groups: list[dict]) -> dict:
-    labelled = _labelled(groups)
-    total = sum(g["n"] for g in labelled)
-    correct = sum(g["n"] for g in labelled if g["predicted_outcome"] == g["actual_outcome"])
-    return {
-        MetricName.ACCURACY.value: correct / total if total else None,
-        "num_with_outcome": total,
-        "num_correct": correct,
-    }
-
-
-def _bin_range(index: int, n_bins: int) -> str:
-    closing = "]" if index == n_bins - 1 else ")"
-    return f"[{index / n_bins:.2f}, {(index + 1) / n_bins:.2f}{closing}"
-
-
-def _calibration(groups: list[dict], n_bins: int) -> dict:
-    per_bin: dict[int, list] = {}  # bin → [count, confidence sum, correct]
-    for g in _labelled(groups):
-        totals = per_bin.setdefault(g["calibration_bin"], [0, 0.0, 0])
-        totals[0] += g["n"]
-        totals[1] += g["confidence_sum"]
-        if g["predicted_outcome"] == g["actual_outcome"]:
-            totals[2] += g["n"]
-    total = sum(totals[0] for totals in per_bin.values())
-    bins = []
-    for index in sorted(per_bin):
-        count, confidence_sum, correct = per_bin[index]
-        accuracy = correct / count
-        mean_confidence = confidence_sum / count
-        bins.append(
-            {
-                "bin": index,
-                "bin_range": _bin_range(index, n_bins),
-                "count": count,
-                "mean_confidence": mean_confidence,
-                "accuracy": accuracy,
-                "gap": abs(accuracy - mean_confidence),
-            }
-        )
-    return {
-        MetricName.EXPECTED_CALIBRATION_ERROR.value: (
-            sum(b["count"] / total * b["gap"] for b in bins) if total else None
-        ),
-        "max_calibration_error": max((b["gap"] for b in bins), default=None),
-        "num_bins": n_bins,
-        "total_predictions": total,
-        "bin_metrics": bins,
-    }
-
-
-def _classification(predictions, groups: list[dict]) -> dict:
-    labelled = _labelled(groups)
-    total = sum(g["n"] for g in labelled)
-    result = {
-        MetricName.PRECISION.value: None,
-        MetricName.RECALL.value: None,
-        MetricName.F1_SCORE.value: None,
-        MetricName.ROC_AUC.value: None,
-        MetricName.BRIER_SCORE.value: None,
-        "average": None,
-        "num_with_outcome": total,
-    }
-    if not total:
-        return result
-
-    classes = sorted(
-        {g["predicted_outcome"] for g in labelled} | {g["actual_outcome"] for g in labelled}
-    )
-    true_pos = dict.fromkeys(classes, 0)
-    predicted = dict.fromkeys(classes, 0)
-    actual = dict.fromkeys(classes, 0)
-    for g in labelled:
-        predicted[g["predicted_outcome"]] += g["n"]
-        actual[g["actual_outcome"]] += g["n"]
-        if g["predicted_outcome"] == g["actual_outcome"]:
-            true_pos[g["actual_outcome"]] += g["n"]
-
-    def scores(label):
-        tp, p_count, a_count = true_pos.get(label, 0), predicted.get(label, 0), actual.get(label, 0)
-        precision = tp / p_count if p_count else 0.0
-        recall = tp / a_count if a_count else 0.0
-        f1 = 2 * tp / (p_count + a_count) if p_count + a_count else 0.0
-        return precision, recall, f1
-
-    if set(classes) <= {0, 1}:
-        precision, recall, f1 = scores(1)
-        result["average"] = "binary"
-        squared_errors = sum(g["squared_error"] for g in labelled)
-        result[MetricName.BRIER_SCORE.value] = squared_errors / total
-        if actual.get(0) and actual.get(1):
-            result[MetricName.ROC_AUC.value] = _roc_auc(predictions.filter(LABELLED))
-    else:
-        per_class = [scores(label) for label in classes]
-        precision, recall, f1 = (
-            sum(column) / len(classes) for column in zip(*per_class, strict=True)
-        )
-        result["average"] = "macro"
-    result[MetricName.PRECISION.value] = precision
-    result[MetricName.RECALL.value] = recall
-    result[MetricName.F1_SCORE.value] = f1
-    return result
-
-
 # --- the public functions -----------------------------------------------------------------
 
 
-def performance_metrics(predictions: QuerySet[Prediction]) -> dict:
+def _latency(window: MetricWindow, sums: WindowSums) -> dict:
+    p50 = p95 = None
+    if sums.with_latency:
+        p50, p95 = _percentiles(window.predictions(), sums.with_latency, (50, 95))
+    return {M.LATENCY_P50_MS.value: p50, M.LATENCY_P95_MS.value: p95}
+
+
+def _ranked(window: MetricWindow, sums: WindowSums, figures: dict) -> float | None:
+    if figures["average"] != "binary":
+        return None
+    actual = {a for (_, a), cell in sums.cells.items() if cell[0]}
+    if actual != {0, 1}:
+        return None
+    return _roc_auc(window.predictions().filter(LABELLED))
+
+
+PERFORMANCE_FIGURES = (
+    M.NUM_PREDICTIONS.value, M.AVG_CONFIDENCE.value, M.MIN_CONFIDENCE.value,
+    M.MAX_CONFIDENCE.value, M.CONFIDENCE_STD.value, M.POSITIVE_RATE.value,
+    M.PREDICTION_ENTROPY.value,
+)
+
+
+def performance_metrics(window: MetricWindow) -> dict:
     """Label-free figures: counts, confidence spread, latency percentiles, entropy."""
-    return _performance(predictions, _groups(predictions, 1, _PERFORMANCE))
+    sums = window_sums(window)
+    figures = sums.figures()
+    return {**{name: figures[name] for name in PERFORMANCE_FIGURES}, **_latency(window, sums)}
 
 
-def accuracy_metrics(predictions: QuerySet[Prediction]) -> dict:
+def accuracy_metrics(window: MetricWindow) -> dict:
     """True accuracy over the labelled predictions (never confidence as a stand-in)."""
-    return _accuracy(_groups(predictions.filter(LABELLED), 1, ()))
+    figures = window_sums(window).figures()
+    return {name: figures[name] for name in (M.ACCURACY.value, "num_with_outcome", "num_correct")}
 
 
-def calibration_metrics(predictions: QuerySet[Prediction], n_bins: int = 10) -> dict:
+def calibration_metrics(window: MetricWindow, n_bins: int = CALIBRATION_BINS) -> dict:
     """Equal-width reliability bins over the labelled predictions, ECE and MCE."""
     if n_bins < 1:
         raise ValueError("n_bins must be at least 1")
-    labelled = _groups(predictions.filter(LABELLED), n_bins, ("confidence_sum",))
-    return _calibration(labelled, n_bins)
+    if n_bins == CALIBRATION_BINS:
+        sums = window_sums(window)
+    else:  # the aggregates keep ten bins; any other count reads the labelled rows
+        sums = scan_sums(window.predictions().filter(LABELLED), n_bins)
+    figures = sums.figures()
+    return {
+        M.EXPECTED_CALIBRATION_ERROR.value: figures[M.EXPECTED_CALIBRATION_ERROR.value],
+        "max_calibration_error": figures["max_calibration_error"],
+        "num_bins": n_bins,
+        "total_predictions": figures["num_with_outcome"],
+        "bin_metrics": sums.calibration_bins(),
+    }
 
 
-def classification_metrics(predictions: QuerySet[Prediction]) -> dict:
+CLASSIFICATION_FIGURES = (
+    M.PRECISION.value, M.RECALL.value, M.F1_SCORE.value, M.BRIER_SCORE.value, "average",
+    "num_with_outcome",
+)
+
+
+def classification_metrics(window: MetricWindow) -> dict:
     """Precision, recall, F1 (binary or macro, as scikit-learn), ROC AUC and Brier score."""
-    labelled = _groups(predictions.filter(LABELLED), 1, ("squared_error",))
-    return _classification(predictions, labelled)
+    sums = window_sums(window)
+    figures = sums.figures()
+    return {
+        **{name: figures[name] for name in CLASSIFICATION_FIGURES},
+        M.ROC_AUC.value: _ranked(window, sums, figures),
+    }
+
+
+def metrics_of(window: MetricWindow, n_bins: int = CALIBRATION_BINS) -> dict:
+    """Every §4/§8 prediction metric of one window, keyed by MetricName, plus the bins."""
+    sums = window_sums(window)
+    figures = sums.figures()
+    figures.update(_latency(window, sums))
+    figures[M.ROC_AUC.value] = _ranked(window, sums, figures)
+    figures["calibration_bins"] = sums.calibration_bins()
+    if n_bins != CALIBRATION_BINS:
+        calibration = calibration_metrics(window, n_bins)
+        figures[M.EXPECTED_CALIBRATION_ERROR.value] = calibration[
+            M.EXPECTED_CALIBRATION_ERROR.value
+        ]
+        figures["max_calibration_error"] = calibration["max_calibration_error"]
+        figures["calibration_bins"] = calibration["bin_metrics"]
+    return figures
 
 
 def window_metrics(
     model_version: str | None,
     window_minutes: int | None,
     now: datetime | None = None,
-    n_bins: int = 10,
+    n_bins: int = CALIBRATION_BINS,
 ) -> dict:
-    """Every §4/§8 prediction metric of one window, keyed by MetricName, plus the bins.
-
-    At most three queries whatever the window holds: the grouped pass, the latency
-    percentiles and the ROC AUC ranks (the last two only when there is something to rank).
-    """
+    """``metrics_of`` the window "the last ``window_minutes`` before ``now``"."""
     if n_bins < 1:
         raise ValueError("n_bins must be at least 1")
-    predictions = window_predictions(model_version, window_minutes, now)
-    groups = _groups(predictions, n_bins)
-    performance = _performance(predictions, groups)
-    accuracy = _accuracy(groups)
-    calibration = _calibration(groups, n_bins)
-    classification = _classification(predictions, groups)
-    labelled = accuracy["num_with_outcome"]
-    num_predictions = performance[MetricName.NUM_PREDICTIONS.value]
-    labelled_confidence = (
-        sum(g["confidence_sum"] for g in _labelled(groups)) / labelled if labelled else None
-    )
-    return {
-        **performance,
-        **accuracy,
-        MetricName.PRECISION.value: classification[MetricName.PRECISION.value],
-        MetricName.RECALL.value: classification[MetricName.RECALL.value],
-        MetricName.F1_SCORE.value: classification[MetricName.F1_SCORE.value],
-        MetricName.ROC_AUC.value: classification[MetricName.ROC_AUC.value],
-        MetricName.BRIER_SCORE.value: classification[MetricName.BRIER_SCORE.value],
-        "average": classification["average"],
-        MetricName.EXPECTED_CALIBRATION_ERROR.value: calibration[
-            MetricName.EXPECTED_CALIBRATION_ERROR.value
-        ],
-        "max_calibration_error": calibration["max_calibration_error"],
-        MetricName.LABEL_COVERAGE.value: labelled / num_predictions if num_predictions else None,
-        MetricName.OVERCONFIDENCE_GAP.value: (
-            labelled_confidence - accuracy[MetricName.ACCURACY.value] if labelled else None
-        ),
-        "calibration_bins": calibration["bin_metrics"],
-    }
+    return metrics_of(MetricWindow.last(model_version, window_minutes, now), n_bins)

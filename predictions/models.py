@@ -110,12 +110,14 @@ class PerformanceMetric(models.Model):
     timestamp = models.DateTimeField(default=timezone.now)
     metric_name = models.CharField(max_length=64)
     value = models.FloatField()
-    window_size = models.PositiveIntegerField()
+    window_size = models.PositiveIntegerField(default=0)
     threshold = models.FloatField(null=True, blank=True)
     status = models.CharField(
         max_length=16, choices=MetricStatus.choices, default=MetricStatus.NORMAL
     )
     model_version = models.CharField(max_length=64, blank=True, default="")
+    # What the service said about the value (pushed metrics, SPEC §9); {} for legacy rows.
+    metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-timestamp", "-id"]
@@ -255,3 +257,113 @@ class RetrainingDecision(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.model_version} ({self.trigger_reason})"
+
+
+# --- Hourly aggregates (SPEC §9) ----------------------------------------------------------
+# Kept exact as predictions and outcomes are written (predictions/rollups.py), so that
+# series and windows read a few rows per hour instead of every prediction. `hour` is the
+# number of whole hours since the Unix epoch (UTC): 6 h and 1 d buckets are integer
+# divisions of it, the same in SQLite and PostgreSQL.
+
+CALIBRATION_BINS = 10
+
+
+class PredictionHour(models.Model):
+    """Label-free sums of one version's predictions in one hour, per predicted class."""
+
+    model_version = models.CharField(max_length=64)
+    hour = models.BigIntegerField()
+    predicted_outcome = models.IntegerField()
+    n = models.BigIntegerField(default=0)
+    confidence_sum = models.FloatField(default=0.0)
+    # Σ(c − ½) and Σ(c − ½)²: the variance from these stays clear of cancellation.
+    shifted_sum = models.FloatField(default=0.0)
+    shifted_squares = models.FloatField(default=0.0)
+    entropy_sum = models.FloatField(default=0.0)
+    low = models.FloatField(null=True)
+    high = models.FloatField(null=True)
+    with_latency = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "hour", "predicted_outcome"],
+                name="predictionhour_key",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.model_version} hour {self.hour} predicted {self.predicted_outcome}"
+
+
+class OutcomeHour(models.Model):
+    """Sums of one version's labelled predictions in one hour, per (predicted, actual).
+
+    The ten ``bin*`` pairs are the count and confidence sum per equal-width calibration
+    bin, so that the expected calibration error of any run of hours is exact.
+    """
+
+    model_version = models.CharField(max_length=64)
+    hour = models.BigIntegerField()
+    predicted_outcome = models.IntegerField()
+    actual_outcome = models.IntegerField()
+    n = models.BigIntegerField(default=0)
+    confidence_sum = models.FloatField(default=0.0)
+    # Σ (score of class 1 − label)²: the Brier score's numerator (binary models).
+    squared_error = models.FloatField(default=0.0)
+    bin0_n = models.BigIntegerField(default=0)
+    bin1_n = models.BigIntegerField(default=0)
+    bin2_n = models.BigIntegerField(default=0)
+    bin3_n = models.BigIntegerField(default=0)
+    bin4_n = models.BigIntegerField(default=0)
+    bin5_n = models.BigIntegerField(default=0)
+    bin6_n = models.BigIntegerField(default=0)
+    bin7_n = models.BigIntegerField(default=0)
+    bin8_n = models.BigIntegerField(default=0)
+    bin9_n = models.BigIntegerField(default=0)
+    bin0_confidence = models.FloatField(default=0.0)
+    bin1_confidence = models.FloatField(default=0.0)
+    bin2_confidence = models.FloatField(default=0.0)
+    bin3_confidence = models.FloatField(default=0.0)
+    bin4_confidence = models.FloatField(default=0.0)
+    bin5_confidence = models.FloatField(default=0.0)
+    bin6_confidence = models.FloatField(default=0.0)
+    bin7_confidence = models.FloatField(default=0.0)
+    bin8_confidence = models.FloatField(default=0.0)
+    bin9_confidence = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "hour", "predicted_outcome", "actual_outcome"],
+                name="outcomehour_key",
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.model_version} hour {self.hour} "
+            f"{self.predicted_outcome}→{self.actual_outcome}"
+        )
+
+
+class CustomMetricHour(models.Model):
+    """Count, sum, minimum and maximum of one named metric of a version in one hour."""
+
+    metric_name = models.CharField(max_length=64)
+    model_version = models.CharField(max_length=64, blank=True, default="")
+    hour = models.BigIntegerField()
+    count = models.BigIntegerField(default=0)
+    value_sum = models.FloatField(default=0.0)
+    low = models.FloatField(null=True)
+    high = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric_name", "model_version", "hour"], name="custommetrichour_key"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.metric_name} {self.model_version or '-'} hour {self.hour}"

@@ -23,10 +23,10 @@ from predictions.ingest import (
     record_outcome,
 )
 from predictions.metrics import (
+    MetricWindow,
     accuracy_metrics,
     calibration_metrics,
     performance_metrics,
-    window_predictions,
 )
 from predictions.models import HealthSnapshot
 from predictions.snapshots import record_snapshot
@@ -150,7 +150,7 @@ class ModelPerformanceTracker:
     def get_performance_metrics(
         self, model_version: str | None = None, window_minutes: int = 60
     ) -> dict:
-        figures = performance_metrics(window_predictions(model_version, window_minutes))
+        figures = performance_metrics(MetricWindow.last(model_version, window_minutes))
         if not figures["num_predictions"]:
             return {}
         return {key: figures[key] for key in PERFORMANCE_KEYS}
@@ -159,13 +159,13 @@ class ModelPerformanceTracker:
         self, model_version: str | None = None, window_minutes: int = 60
     ) -> float | None:
         """True accuracy: share of labelled predictions that were right (None if none)."""
-        return accuracy_metrics(window_predictions(model_version, window_minutes))["accuracy"]
+        return accuracy_metrics(MetricWindow.last(model_version, window_minutes))["accuracy"]
 
     def calculate_calibration_metrics(
         self, model_version: str | None = None, n_bins: int = 10
     ) -> dict:
         """Reliability bins and ECE over every labelled prediction ({} when none)."""
-        calibration = calibration_metrics(window_predictions(model_version, None), n_bins)
+        calibration = calibration_metrics(MetricWindow(model_version), n_bins)
         if not calibration["total_predictions"]:
             return {}
         return {key: calibration[key] for key in CALIBRATION_KEYS}

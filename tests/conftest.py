@@ -45,6 +45,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def store_predictions(rows, batch_size=None) -> list:
+    """bulk_create Prediction rows the way the write paths store them: with their hourly
+    aggregates (a bare bulk_create, like any write outside the services, skips them)."""
+    from predictions import rollups
+
+    created = Prediction.objects.bulk_create(list(rows), batch_size=batch_size)
+    rollups.add_predictions([row.prediction_id for row in created])
+    return created
+
+
 @pytest.fixture
 def make_prediction(db):
     """make_prediction(**overrides) -> a stored Prediction with sensible defaults."""

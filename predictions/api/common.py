@@ -15,15 +15,29 @@ READ_ERRORS = {
 }
 
 
+# Understood by every endpoint: DRF's renderer choice (e.g. the trend's CSV).
+GLOBAL_PARAMETERS = frozenset({"format"})
+
+
 def parse_query(serializer_class, request):
-    """Validated query parameters (each given at most once)."""
-    repeated = {
-        name: ["Give this parameter once."]
-        for name in serializer_class().fields
-        if len(request.query_params.getlist(name)) > 1
+    """Validated query parameters: each given at most once, none the endpoint ignores.
+
+    A misspelled or unsupported parameter is a 400 naming it, never silently ignored (a
+    `start` the endpoint did not read would answer the default window instead).
+    """
+    fields = serializer_class().fields
+    errors = {
+        name: [f"Unknown parameter; this endpoint takes {', '.join(fields) or 'none'}."]
+        for name in request.query_params
+        if name not in fields and name not in GLOBAL_PARAMETERS
     }
-    if repeated:
-        raise ValidationError(repeated)
+    errors.update({
+        name: ["Give this parameter once."]
+        for name in fields
+        if len(request.query_params.getlist(name)) > 1
+    })
+    if errors:
+        raise ValidationError(errors)
     # A plain dict, not the QueryDict: DRF would drop blank values of optional fields
     # silently, where the schema says they are invalid.
     params = serializer_class(data=request.query_params.dict())

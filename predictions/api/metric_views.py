@@ -36,15 +36,17 @@ class MetricsView(APIView):
 
     query_serializer = MetricsQuerySerializer
 
-    def compute(self, predictions, params):
+    def compute(self, window: metrics.MetricWindow, params):
         raise NotImplementedError
 
     def get(self, request):
         params = parse_query(self.query_serializer, request)
-        predictions = metrics.window_predictions(
-            params.get("model_version") or None, params["window_minutes"]
-        )
-        return Response(self.compute(predictions, params))
+        version = params.get("model_version") or None
+        if "start" in params:
+            window = metrics.MetricWindow(version, params["start"], params.get("end"))
+        else:  # window_minutes None (calibration's default): all time
+            window = metrics.MetricWindow.last(version, params["window_minutes"])
+        return Response(self.compute(window, params))
 
 
 @extend_schema(
@@ -53,8 +55,8 @@ class MetricsView(APIView):
     responses={200: PerformanceMetricsSerializer, **READ_ERRORS},
 )
 class PerformanceMetricsView(MetricsView):
-    def compute(self, predictions, params):
-        return metrics.performance_metrics(predictions)
+    def compute(self, window, params):
+        return metrics.performance_metrics(window)
 
 
 @extend_schema(
@@ -63,8 +65,8 @@ class PerformanceMetricsView(MetricsView):
     responses={200: AccuracyMetricsSerializer, **READ_ERRORS},
 )
 class AccuracyMetricsView(MetricsView):
-    def compute(self, predictions, params):
-        return metrics.accuracy_metrics(predictions)
+    def compute(self, window, params):
+        return metrics.accuracy_metrics(window)
 
 
 @extend_schema(
@@ -75,8 +77,8 @@ class AccuracyMetricsView(MetricsView):
 class CalibrationMetricsView(MetricsView):
     query_serializer = CalibrationQuerySerializer
 
-    def compute(self, predictions, params):
-        return metrics.calibration_metrics(predictions, n_bins=params["n_bins"])
+    def compute(self, window, params):
+        return metrics.calibration_metrics(window, n_bins=params["n_bins"])
 
 
 @extend_schema(
@@ -85,8 +87,8 @@ class CalibrationMetricsView(MetricsView):
     responses={200: ClassificationMetricsSerializer, **READ_ERRORS},
 )
 class ClassificationMetricsView(MetricsView):
-    def compute(self, predictions, params):
-        return metrics.classification_metrics(predictions)
+    def compute(self, window, params):
+        return metrics.classification_metrics(window)
 
 
 # The CSV columns: a snapshot's fields as the JSON shows them, less its id and the

@@ -9,6 +9,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from monitoring_site.api.fields import AwareDateTimeField
 from monitoring_site.api.schema import DetailSerializer  # noqa: F401 (re-exported)
 from predictions.ingest import (
     COLUMNS,
@@ -127,13 +128,32 @@ class OutcomesResultSerializer(serializers.Serializer):
 
 
 class MetricsQuerySerializer(serializers.Serializer):
+    """The window: the last ``window_minutes``, or [start, end) given by date-times."""
+
     model_version = version_param()
     window_minutes = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_WINDOW_MINUTES,
         default=lambda: settings.MONITORING_DEFAULT_WINDOW_MINUTES,
         help_text="Predictions with timestamp ≥ now − window_minutes "
-        "(default MONITORING_DEFAULT_WINDOW_MINUTES, 60).",
+        "(default MONITORING_DEFAULT_WINDOW_MINUTES, 60). Not with start/end.",
     )
+    start = AwareDateTimeField(
+        required=False, help_text="Window start (ISO 8601 with offset), instead of "
+        "window_minutes; with end absent, no upper bound.")
+    end = AwareDateTimeField(
+        required=False, help_text="Window end, exclusive (ISO 8601 with offset); needs start.")
+
+    def validate(self, attrs):
+        given = self.initial_data
+        if "end" in attrs and "start" not in attrs:
+            raise serializers.ValidationError({"start": ["Give start with end."]})
+        if "start" in attrs and "window_minutes" in given:
+            raise serializers.ValidationError(
+                {"window_minutes": ["Give either window_minutes or start/end, not both."]}
+            )
+        if "start" in attrs and "end" in attrs and attrs["start"] >= attrs["end"]:
+            raise serializers.ValidationError({"start": ["start must be before end."]})
+        return attrs
 
 
 class CalibrationQuerySerializer(MetricsQuerySerializer):

@@ -2,7 +2,14 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from predictions.api import ingest_views, metric_views, registry_views, snapshot_views
+from predictions.api import (
+    custom_metric_views,
+    ingest_views,
+    metric_views,
+    registry_views,
+    series_views,
+    snapshot_views,
+)
 
 router = SimpleRouter(trailing_slash=True)
 router.register("predictions", ingest_views.PredictionViewSet, basename="prediction")
@@ -33,5 +40,12 @@ urlpatterns = [
         name="metrics-classification",
     ),
     path("metrics/trend/", metric_views.TrendView.as_view(), name="metrics-trend"),
+    path("metrics/series/", series_views.SeriesView.as_view(), name="metrics-series"),
+    path("metrics/custom/", custom_metric_views.CustomMetricsView.as_view(), name="metrics-custom"),
+    path(
+        "metrics/custom/series/",
+        custom_metric_views.CustomSeriesView.as_view(),
+        name="metrics-custom-series",
+    ),
     *router.urls,
 ]

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from alerting.choices import AlertStatus
 from alerting.models import Alert, AlertRule, Delivery
 from predictions.models import HealthSnapshot, Prediction
-from tests.conftest import log_in
+from tests.conftest import log_in, store_predictions
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -65,7 +65,7 @@ def seed_model(version="v1"):
             timestamp=now - timedelta(minutes=5 + i * 10), predicted_outcome=predicted,
             confidence=confidence, actual_outcome=actual,
         ))
-    Prediction.objects.bulk_create(rows)
+    store_predictions(rows)
     for hours in range(12, 0, -1):
         accuracy = 0.9 - 0.01 * (12 - hours)
         HealthSnapshot.objects.create(

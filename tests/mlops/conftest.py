@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from predictions.models import ModelVersion, Prediction
+from tests.conftest import store_predictions
 
 _ids = itertools.count(1)
 
@@ -28,7 +29,7 @@ def add_predictions(db):
             )
             for i, features in enumerate(features_list)
         ]
-        Prediction.objects.bulk_create(rows, batch_size=1000)
+        store_predictions(rows, batch_size=1000)
         return rows
 
     return add

@@ -9,7 +9,7 @@ from alerting.models import AgentAction
 from predictions.drift import compute_drift_report
 from predictions.models import Prediction
 from predictions.registry import promote, record_decision, register_version
-from tests.conftest import log_in
+from tests.conftest import log_in, store_predictions
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -56,7 +56,7 @@ def test_registry_page_shows_the_timeline_and_the_psi_chart(page, make_user):
                                timestamp=now - timedelta(minutes=50) + timedelta(seconds=10 * i),
                                predicted_outcome=1, confidence=0.7,
                                features={"age": float(age) + 1.5, "income": float(income)}))
-    Prediction.objects.bulk_create(rows)
+    store_predictions(rows)
     report = compute_drift_report("churn-2.0", now - timedelta(hours=1), now, ref_start, ref_end)
     record_decision({"model_version": "churn-2.0", "trigger_reason": "drift",
                      "action": "promote", "apply": True}, by="pipeline")
