@@ -13,10 +13,21 @@ from django.conf import settings
 from django.utils import timezone
 
 from alerting.engine import Policy, replay
+from predictions.choices import MetricName
 from predictions.models import Prediction
+from predictions.series import trailing_series
 from predictions.snapshots import registry_versions_watched
 
 MIN_DAYS, MAX_DAYS = 1, 90
+# The metrics the hourly aggregates determine; the others (ROC AUC, latency, drift, trend)
+# preview as an empty series.
+REPLAYABLE_METRICS = frozenset({
+    MetricName.NUM_PREDICTIONS, MetricName.AVG_CONFIDENCE, MetricName.MIN_CONFIDENCE,
+    MetricName.MAX_CONFIDENCE, MetricName.CONFIDENCE_STD, MetricName.POSITIVE_RATE,
+    MetricName.PREDICTION_ENTROPY, MetricName.LABEL_COVERAGE, MetricName.ACCURACY,
+    MetricName.PRECISION, MetricName.RECALL, MetricName.F1_SCORE, MetricName.BRIER_SCORE,
+    MetricName.EXPECTED_CALIBRATION_ERROR, MetricName.OVERCONFIDENCE_GAP,
+})
 
 
 def preview_window(days: int, now=None):
@@ -46,10 +57,12 @@ def rule_window_minutes(rule) -> int:
 
 def replay_points(rule, points) -> dict:
     """The replay of one version's points (dicts with start, num_with_outcome, metric)."""
-    replayed = replay(
-        Policy.of(rule),
-        [(p["start"], p.get(rule.metric_name), p.get("num_with_outcome")) for p in points],
-    )
+    values = [
+        (p["start"], p.get(rule.metric_name) if rule.metric_name in REPLAYABLE_METRICS else None,
+         p.get("num_with_outcome"))
+        for p in points
+    ]
+    replayed = replay(Policy.of(rule), values)
     return {
         "incidents": [
             {"start": i.start, "end": i.end, "peak_value": i.peak_value}
@@ -62,12 +75,12 @@ def replay_points(rule, points) -> dict:
 def preview_rule(rule, days: int, now=None) -> list[dict]:
     """Per version: the incidents the rule would have opened over ``days``, and the series
     of values it would have seen (``rule`` is validated, not necessarily saved)."""
-    from predictions.series import trailing_series  # the §9 history, hour by hour
-
     start, end = preview_window(days, now)
     window = rule_window_minutes(rule)
+    metrics = [rule.metric_name if rule.metric_name in REPLAYABLE_METRICS
+               else MetricName.NUM_PREDICTIONS.value]
     previews = []
     for version in versions_to_preview(rule, start, end, window):
-        points = trailing_series(version, start, end, window, [rule.metric_name])
+        points = trailing_series(version, start, end, window, metrics)
         previews.append({"model_version": version, **replay_points(rule, points)})
     return previews
