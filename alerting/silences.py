@@ -144,9 +144,16 @@ def create_silence(request: SilenceRequest, by: str = "", now=None) -> Silence:
         raise ValidationError(errors)
     with transaction.atomic():
         silence.save()
-        if silence.starts_at <= now:
-            _alerts_matched_by(silence).filter(silenced=False).update(silenced=True)
+        mark_matched(silence, now)
     return silence
+
+
+def mark_matched(silence: Silence, now=None) -> int:
+    """Mark the unresolved alerts a started silence matches as silenced; how many."""
+    now = now or timezone.now()
+    if silence.starts_at > now:
+        return 0
+    return _alerts_matched_by(silence).filter(silenced=False).update(silenced=True)
 
 
 @dataclass
