@@ -24,7 +24,7 @@ class SilenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     queryset = Silence.objects.select_related("rule", "alert")
     serializer_class = SilenceSerializer
-    lookup_value_regex = r"[0-9]+"
+    lookup_value_regex = r"[^/]+"  # unknown ids get a JSON 404, not the HTML one
     write_permissions = None  # Django model permissions (add_silence for a create)
 
     @extend_schema(
@@ -48,7 +48,9 @@ class SilenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                    responses={200: SilenceSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["post"], write_permissions=[silences.CHANGE_PERMISSION])
     def expire(self, request, pk=None):
-        outcome = silences.expire_silence(pk, by=request.user.get_username())
+        if not str(pk).isdigit():
+            raise NotFound(f"No silence {pk!r}.")
+        outcome = silences.expire_silence(int(pk), by=request.user.get_username())
         if outcome.silence is None:
             raise NotFound(outcome.message)
         return Response(SilenceSerializer(outcome.silence).data)
