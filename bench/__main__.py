@@ -23,6 +23,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import client as client_bench
 from bench import data, db, endpoints, legacy_store, raw, report
 from bench.server import gunicorn
 
@@ -123,8 +124,10 @@ class Run:
             lone = max(50, m // 8)
             out["single_1_client"] = endpoints.ingest(
                 port, token, endpoints.single_bodies(lone, "r1"), 1, lone)
+            # Single log_prediction calls from 4 threads, batched by monitoring_client.
+            out["client"] = client_bench.measure(port, token, n, "rc")
         out["stored_rows"] = count()
-        out["expected_rows"] = 80 + n + m + lone
+        out["expected_rows"] = 80 + n + m + lone + n
         return out
 
     # --- Metrics at 1,000,000 predictions ---------------------------------------------

@@ -9,6 +9,10 @@ BENCH_PG_URL, or against ``database_url`` when one is given (its bench rows are 
 afterwards). Run alone:
 
     .venv/bin/python -m bench.import_legacy 1000000 [DATABASE_URL]
+
+or only write the file, to time or measure an import by hand:
+
+    .venv/bin/python -m bench.import_legacy --write 1000000 DATA_DIR
 """
 from __future__ import annotations
 
@@ -96,6 +100,11 @@ def _delete_bench_rows(database_url: str) -> None:
 if __name__ == "__main__":
     import tempfile
 
+    if sys.argv[1:2] == ["--write"]:
+        folder = Path(sys.argv[3])
+        folder.mkdir(parents=True, exist_ok=True)
+        write_predictions(folder / "predictions.jsonl", int(sys.argv[2]))
+        sys.exit(0)
     lines = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     url = sys.argv[2] if len(sys.argv) > 2 else None
     with tempfile.TemporaryDirectory() as tmp:

@@ -60,6 +60,12 @@ def targets(results: dict) -> list[dict]:
             _get(results, f"rest_{group}", "single", "rows_per_s"),
             _best(_get(results, f"raw_{group}", "single_commit_1", "rows_per_s"),
                   _get(results, f"raw_{group}", "single_commit_8", "rows_per_s")), 0.3))
+    for group, label in (("pg", "PostgreSQL"), ("sqlite", "SQLite")):
+        out.append(_ratio_target(
+            f"monitoring_client, {label}: single log_prediction calls (4 threads) "
+            "vs REST batch",
+            _get(results, f"rest_{group}", "client", "rows_per_s"),
+            _get(results, f"rest_{group}", "batch", "rows_per_s"), 0.5))
     out.append(_ratio_target(
         "REST batch ingestion, SQLite (4 clients × 1000/request) vs raw executemany",
         _get(results, "rest_sqlite", "batch", "rows_per_s"),

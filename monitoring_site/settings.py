@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "predictions",
     "alerting",
     "dashboard",
+    "legacy",
 ]
 
 MIDDLEWARE = [

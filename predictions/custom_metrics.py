@@ -16,16 +16,16 @@ from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
 from predictions import rollups
-from predictions.ingest import (
-    IngestValidationError,
-    _clean_finite,
-    _clean_text,
-    _clean_timestamp,
-    _Invalid,
-    json_object_problem,
-)
 from predictions.models import CustomMetricHour, PerformanceMetric
 from predictions.series import bucket_span
+from predictions.validation import (
+    IngestValidationError,
+    InvalidValue,
+    clean_text,
+    clean_timestamp,
+    finite_float,
+    json_object_problem,
+)
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 FIELDS = ("metric_name", "value", "model_version", "timestamp", "metadata")
@@ -56,9 +56,9 @@ def _clean_item(raw, now) -> tuple[dict | None, dict]:
     else:
         row["metric_name"] = name
     checks = (
-        ("value", _clean_finite, True),
-        ("model_version", lambda v: _clean_text(v, MAX_MODEL_VERSION), False),
-        ("timestamp", _clean_timestamp, False),
+        ("value", finite_float, True),
+        ("model_version", lambda v: clean_text(v, MAX_MODEL_VERSION), False),
+        ("timestamp", clean_timestamp, False),
     )
     for field, cleaner, required in checks:
         if raw.get(field) is None:
@@ -67,7 +67,7 @@ def _clean_item(raw, now) -> tuple[dict | None, dict]:
             continue
         try:
             row[field] = cleaner(raw[field])
-        except _Invalid as exc:
+        except InvalidValue as exc:
             errors[field] = str(exc)
     if raw.get("metadata") is not None:
         problem = json_object_problem(raw["metadata"])

@@ -191,26 +191,36 @@ _ROW_COLUMNS = (
 # --- the write paths ----------------------------------------------------------------------
 
 
-def add_predictions(prediction_ids) -> None:
+def add_predictions(prediction_ids, cursor=None) -> None:
     """Add newly inserted predictions (and the outcomes they came with) to the hours.
 
     Call inside the transaction that inserted them, with only the ids it inserted (a
-    re-sent duplicate must not count twice).
+    re-sent duplicate must not count twice); ``cursor``: the one that inserted them, when
+    it is not Django's (the importer's writer thread has a connection of its own).
     """
     prediction_ids = list(prediction_ids)
-    with connection.cursor() as cursor:
-        for start in range(0, len(prediction_ids), _IDS_PER_QUERY):
-            chunk = prediction_ids[start : start + _IDS_PER_QUERY]
-            if _is_postgres():
-                where, params = "p.prediction_id = ANY(%s)", [chunk]
-            else:
-                where, params = f"p.prediction_id IN ({', '.join(['%s'] * len(chunk))})", chunk
-            source = (
-                f"SELECT {_ROW_COLUMNS}, p.actual_outcome, 1 AS sign "
-                f"FROM {_PREDICTIONS} p WHERE {where}"
-            )
-            cursor.execute(_prediction_hour_sql(source), params)
-            cursor.execute(_outcome_hour_sql(source), params)
+    if not prediction_ids:
+        return
+    if cursor is None:
+        with connection.cursor() as django_cursor:
+            _add_predictions(django_cursor, prediction_ids)
+    else:
+        _add_predictions(cursor, prediction_ids)
+
+
+def _add_predictions(cursor, prediction_ids: list[str]) -> None:
+    for start in range(0, len(prediction_ids), _IDS_PER_QUERY):
+        chunk = prediction_ids[start : start + _IDS_PER_QUERY]
+        if _is_postgres():
+            where, params = "p.prediction_id = ANY(%s)", [chunk]
+        else:
+            where, params = f"p.prediction_id IN ({', '.join(['%s'] * len(chunk))})", chunk
+        source = (
+            f"SELECT {_ROW_COLUMNS}, p.actual_outcome, 1 AS sign "
+            f"FROM {_PREDICTIONS} p WHERE {where}"
+        )
+        cursor.execute(_prediction_hour_sql(source), params)
+        cursor.execute(_outcome_hour_sql(source), params)
 
 
 def add_custom_metrics(metric_pks) -> None:

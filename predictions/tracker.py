@@ -1,9 +1,9 @@
 """The legacy ``ModelPerformanceTracker`` interface, now backed by the database (SPEC §7).
 
 Existing code keeps calling the same methods with the same arguments and gets the same
-shapes back; underneath, every call goes to the services the API uses (``ingest`` for
-predictions and outcomes, ``metrics`` for the figures, ``snapshots`` for health
-snapshots). The legacy bugs are gone: accuracy is true accuracy over labelled predictions
+shapes back; underneath, every call goes to the services the API uses (``storage`` for
+predictions, ``outcomes`` for outcomes, ``metrics`` for the figures, ``snapshots`` for
+health snapshots). The legacy bugs are gone: accuracy is true accuracy over labelled predictions
 (never mean confidence), calibration comes from outcomes, and outcomes are stored.
 """
 from __future__ import annotations
@@ -16,12 +16,6 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from predictions.ingest import (
-    IngestConflict,
-    IngestValidationError,
-    ingest_predictions,
-    record_outcome,
-)
 from predictions.metrics import (
     MetricWindow,
     accuracy_metrics,
@@ -29,7 +23,10 @@ from predictions.metrics import (
     performance_metrics,
 )
 from predictions.models import HealthSnapshot
+from predictions.outcomes import record_outcome
 from predictions.snapshots import record_snapshot
+from predictions.storage import IngestConflict, ingest_predictions
+from predictions.validation import IngestValidationError
 
 
 class _DefaultDataDir(str):

@@ -54,7 +54,7 @@ def ensure_venv(requirements: str) -> None:
     subprocess.run(
         [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          "-r", str(ROOT / requirements)],
-        check=True,
+        check=True, cwd=ROOT,  # requirements-dev.txt names ./client relative to the root
     )
     stamp.write_text(" ".join([*installed, digest]))
 

@@ -14,8 +14,8 @@ from predictions.api.common import parse_query
 from predictions.api.ingest_views import _read_json_body
 from predictions.api.series_views import DEFAULT_RANGE
 from predictions.custom_metrics import custom_series, metric_names, record_custom_metrics
-from predictions.ingest import IngestValidationError
 from predictions.series import STEP_HOURS, SeriesError
+from predictions.validation import IngestValidationError
 
 
 class CustomMetricInputSerializer(serializers.Serializer):

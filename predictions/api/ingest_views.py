@@ -1,6 +1,6 @@
 """REST views of ingestion: predictions (one or a batch) and their outcomes.
 
-Thin faces over predictions.ingest: parse the body, call the service, answer.
+Thin faces over predictions.storage and predictions.outcomes: parse, call, answer.
 """
 import json
 
@@ -37,14 +37,10 @@ from predictions.api.serializers import (
     PredictionInputSerializer,
     PredictionSerializer,
 )
-from predictions.ingest import (
-    IngestConflict,
-    IngestValidationError,
-    ingest_predictions,
-    record_outcome,
-    record_outcomes,
-)
 from predictions.models import Prediction
+from predictions.outcomes import record_outcome, record_outcomes
+from predictions.storage import IngestConflict, ingest_predictions
+from predictions.validation import IngestValidationError
 
 # A body may hold this many bytes per allowed prediction (features included).
 BYTES_PER_PREDICTION = 8 * 1024

@@ -1,8 +1,8 @@
 """Serializers of the predictions API: output shapes, query parameters, and the schema.
 
-Ingestion does not validate through a serializer (see predictions.ingest: one plain
+Ingestion does not validate through a serializer (see predictions.validation: one plain
 validator for the API and the importer, fast on large batches); the input serializers
-below describe that payload for the OpenAPI document.
+below are built from that validator's field descriptions, for the OpenAPI document.
 """
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -11,16 +11,21 @@ from rest_framework import serializers
 
 from monitoring_site.api.fields import AwareDateTimeField
 from monitoring_site.api.schema import DetailSerializer  # noqa: F401 (re-exported)
-from predictions.ingest import (
-    COLUMNS,
-    INT_MAX,
-    INT_MIN,
-    MAX_MODEL_VERSION,
-    MAX_PREDICTION_ID,
-    json_object_problem,
-)
 from predictions.metrics import MAX_WINDOW_MINUTES
 from predictions.models import HealthSnapshot, Prediction
+from predictions.storage import COLUMNS
+from predictions.validation import (
+    INTEGER,
+    MAX_MODEL_VERSION,
+    NUMBER,
+    OBJECT,
+    OUTCOME_FIELDS,
+    PREDICTION_FIELDS,
+    TEXT,
+    TIMESTAMP,
+    FieldSpec,
+    json_object_problem,
+)
 
 MAX_TREND_HOURS = 366 * 24
 MAX_BINS = 100
@@ -57,27 +62,44 @@ def version_param():
     }
 )
 class TimestampInputField(serializers.Field):
-    """ISO 8601 text or epoch seconds (documentation only: predictions.ingest parses it)."""
+    """ISO 8601 text or epoch seconds (documentation only: predictions.validation parses it)."""
 
 
-class PredictionInputSerializer(serializers.Serializer):
-    """One prediction as a model service sends it (validated by predictions.ingest)."""
+def input_field(spec: FieldSpec, **overrides) -> serializers.Field:
+    """The schema's field for one field the validator checks, from the same description."""
+    options = {"required": spec.required, **overrides}
+    if spec.description:
+        options["help_text"] = spec.description
+    if not options["required"] and spec.kind != TIMESTAMP:
+        options["allow_null"] = True  # the validator treats null as absent
+    bounds = {
+        name: value
+        for name, value in (("min_value", spec.min_value), ("max_value", spec.max_value))
+        if value is not None
+    }
+    if spec.kind == TEXT:
+        return text_field(spec.max_length, min_length=1, **options)
+    if spec.kind == INTEGER:
+        return serializers.IntegerField(**bounds, **options)
+    if spec.kind == NUMBER:
+        return serializers.FloatField(**bounds, **options)
+    if spec.kind == OBJECT:
+        return serializers.DictField(**options)
+    return TimestampInputField(**options)
 
-    prediction_id = text_field(MAX_PREDICTION_ID, min_length=1)
-    model_version = text_field(MAX_MODEL_VERSION, min_length=1)
-    predicted_outcome = serializers.IntegerField(min_value=INT_MIN, max_value=INT_MAX)
-    confidence = serializers.FloatField(min_value=0.0, max_value=1.0)
-    features = serializers.DictField(required=False, allow_null=True, help_text="A JSON object.")
-    metadata = serializers.DictField(required=False, allow_null=True, help_text="A JSON object.")
-    timestamp = TimestampInputField(
-        required=False,
-        help_text="ISO 8601 (naive means UTC) or epoch seconds as a number; default now.",
+
+def input_serializer(name: str, specs, doc: str, base=serializers.Serializer):
+    """A serializer class whose fields are ``specs``, for the OpenAPI document."""
+    attrs = {spec.name: input_field(spec) for spec in specs}
+    return serializers.SerializerMetaclass(
+        name, (base,), {**attrs, "__doc__": doc, "__module__": __name__}
     )
-    latency_ms = serializers.FloatField(required=False, allow_null=True, min_value=0.0)
-    actual_outcome = serializers.IntegerField(
-        required=False, allow_null=True, min_value=INT_MIN, max_value=INT_MAX
-    )
 
+
+PredictionInputSerializer = input_serializer(
+    "PredictionInputSerializer", PREDICTION_FIELDS,
+    "One prediction as a model service sends it (validated by predictions.validation).",
+)
 
 class IngestResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
@@ -98,12 +120,14 @@ class IngestConflictSerializer(serializers.Serializer):
     prediction_ids = serializers.ListField(child=serializers.CharField())
 
 
-class OutcomeSerializer(serializers.Serializer):
-    actual_outcome = serializers.IntegerField(min_value=INT_MIN, max_value=INT_MAX)
-
-
-class OutcomeItemSerializer(OutcomeSerializer):
-    prediction_id = text_field(MAX_PREDICTION_ID, min_length=1)
+OUTCOME_FIELD = {spec.name: spec for spec in OUTCOME_FIELDS}
+OutcomeSerializer = input_serializer(
+    "OutcomeSerializer", [OUTCOME_FIELD["actual_outcome"]], None
+)
+OutcomeItemSerializer = input_serializer(
+    "OutcomeItemSerializer", [OUTCOME_FIELD["prediction_id"]],
+    None, base=OutcomeSerializer,
+)
 
 
 class EvaluationSerializer(serializers.Serializer):

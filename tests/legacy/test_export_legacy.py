@@ -6,8 +6,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from alerting.legacy.importer import import_legacy_dir
 from alerting.models import Alert, AlertRule, RuleCooldown
+from legacy.importing import import_legacy_dir
 from predictions.models import HealthSnapshot, PerformanceMetric, Prediction
 
 pytestmark = pytest.mark.django_db

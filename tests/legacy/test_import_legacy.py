@@ -6,8 +6,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from alerting.legacy.importer import import_legacy_dir
 from alerting.models import Alert, AlertRule, RuleCooldown
+from legacy.importing import import_legacy_dir
 from predictions.models import HealthSnapshot, PerformanceMetric, Prediction
 from tests.legacy.conftest import write_jsonl
 
@@ -304,15 +304,15 @@ def test_outside_a_transaction_batches_commit_on_their_own(legacy_dir, tmp_path,
 def test_a_batch_the_database_refuses_is_retried_line_by_line(tmp_path, monkeypatch):
     """One line the database cannot take in bulk (spoilt here on purpose) sends the batch
     down the slower paths; every good line is still stored."""
-    from alerting.legacy import parsing
+    from predictions import storage
 
-    real_copy_line = parsing.copy_line
+    real_copy_line = storage.copy_line
 
-    def spoilt(row):
-        text = real_copy_line(row)
-        return text.replace("\t", "\t\t", 1) if row["prediction_id"] == "odd" else text
+    def spoilt(values):
+        text = real_copy_line(values)
+        return text.replace("\t", "\t\t", 1) if values[0] == "odd" else text
 
-    monkeypatch.setattr(parsing, "copy_line", spoilt)
+    monkeypatch.setattr(storage, "copy_line", spoilt)
     write_jsonl(tmp_path / "predictions.jsonl", [
         PREDICTION, {**PREDICTION, "prediction_id": "odd"},
         {**PREDICTION, "prediction_id": "after"},
@@ -347,8 +347,27 @@ def test_an_unwritable_rejects_place_is_refused_before_importing(tmp_path):
 
 
 def test_the_parser_and_the_writers_agree_on_the_prediction_fields():
-    from alerting.legacy.importer import PREDICTION_COPY_FIELDS
-    from alerting.legacy.parsing import PREDICTION_FIELD_NAMES
+    from legacy.parsing import parse_prediction_lines
+    from predictions.storage import COLUMNS
+    from predictions.validation import validate_prediction
 
-    assert {f.name for f in PREDICTION_COPY_FIELDS} == PREDICTION_FIELD_NAMES
-    assert {f.name for f in Prediction._meta.concrete_fields} >= PREDICTION_FIELD_NAMES
+    line = json.dumps(PREDICTION).encode() + b"\n"
+    _ok, _number, _pid, values, _copy = parse_prediction_lines([(1, line)])[0]
+    assert len(values) == len(COLUMNS)
+    assert validate_prediction(PREDICTION)[0].keys() == set(COLUMNS)
+    assert {f.name for f in Prediction._meta.concrete_fields} >= set(COLUMNS)
+
+
+def test_batches_are_not_kept_in_the_debug_query_log(tmp_path):
+    """With DEBUG on Django keeps the text of every query; a batch's rows must not end up
+    there, or memory grows with the file (20,000 lines of SQL text per batch)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    write_jsonl(tmp_path / "predictions.jsonl", [
+        {**PREDICTION, "prediction_id": f"p{n}"} for n in range(3000)
+    ])
+    with CaptureQueriesContext(connection) as queries:
+        report = import_legacy_dir(tmp_path, rejects_path=tmp_path / "r.jsonl", batch_size=1000)
+    assert report.files["predictions.jsonl"].imported == 3000
+    assert max(len(query["sql"]) for query in queries.captured_queries) < 5000

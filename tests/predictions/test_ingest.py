@@ -4,15 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from predictions.ingest import (
-    IngestConflict,
-    IngestValidationError,
-    ingest_predictions,
-    record_outcome,
-    record_outcomes,
-    validate_prediction,
-)
 from predictions.models import Prediction
+from predictions.outcomes import record_outcome, record_outcomes
+from predictions.storage import IngestConflict, ingest_predictions
+from predictions.validation import IngestValidationError, validate_prediction
 
 
 def item(n=1, **overrides):
@@ -281,15 +276,15 @@ def test_awkward_text_round_trips():
 )
 def test_fast_path_builds_the_same_row_as_the_full_check(raw):
     # The inline fast path must accept only what the full check accepts, identically.
-    from predictions import ingest
+    from predictions import validation
 
     now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-    fast = ingest._fast_clean(raw, now)
-    full_row, errors, full_texts = ingest._full_clean(raw, now)
+    fast = validation._fast_clean(raw, now)
+    full_row, errors, full_texts = validation._full_clean(raw, now)
     assert errors == {}
     if fast is not None:
         assert fast == (full_row, full_texts)
-    assert ingest._clean(raw, now) == (full_row, {}, full_texts)
+    assert validation.clean_prediction(raw, now) == (full_row, {}, full_texts)
 
 
 @pytest.mark.parametrize(
@@ -304,8 +299,8 @@ def test_fast_path_builds_the_same_row_as_the_full_check(raw):
     ],
 )
 def test_fast_path_never_accepts_what_the_full_check_refuses(overrides):
-    from predictions import ingest
+    from predictions import validation
 
     raw = item(1, **overrides)
-    assert ingest._fast_clean(raw, datetime.now(UTC)) is None
-    assert ingest._full_clean(raw, datetime.now(UTC))[1]
+    assert validation._fast_clean(raw, datetime.now(UTC)) is None
+    assert validation._full_clean(raw, datetime.now(UTC))[1]

@@ -1,8 +1,8 @@
 """Concurrent batches on PostgreSQL: each prediction stored once, no request fails."""
 import pytest
 
-from predictions.ingest import IngestConflict, ingest_predictions
 from predictions.models import Prediction
+from predictions.storage import IngestConflict, ingest_predictions
 from tests.races import race
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]

@@ -5,8 +5,9 @@ import threading
 import pytest
 from django.db import connection
 
-from predictions.ingest import ingest_predictions, record_outcome, record_outcomes
+from predictions.outcomes import record_outcome, record_outcomes
 from predictions.rollups import rebuild
+from predictions.storage import ingest_predictions
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -27,9 +28,10 @@ def _writer(index: int, barrier: threading.Barrier, failures: list) -> None:
                 for k in range(40)
             ]
             ingest_predictions(batch)
-            # Re-send the batch of a neighbour (duplicates must not count) and label
+            # Re-send part of the batch (duplicates must not count; only items sent
+            # without a label, which a neighbour may have labelled since) and label
             # predictions that other writers are labelling at the same time.
-            ingest_predictions(batch[:10])
+            ingest_predictions([item for item in batch[:10] if "actual_outcome" not in item])
             shared = [f"w{(index + 1) % WRITERS}-{round_}-{k}" for k in range(20)]
             record_outcomes([
                 {"prediction_id": pid, "actual_outcome": rng.randint(0, 1)} for pid in shared

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import brier_score_loss, f1_score, precision_score, recall_score
 
-from predictions.ingest import ingest_predictions, record_outcome, record_outcomes
+from predictions.outcomes import record_outcome, record_outcomes
 from predictions.rollups import rebuild
 from predictions.series import SeriesError, metric_series
+from predictions.storage import ingest_predictions
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 DAYS = 30

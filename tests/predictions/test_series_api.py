@@ -3,7 +3,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from predictions.ingest import ingest_predictions, record_outcomes
+from predictions.outcomes import record_outcomes
+from predictions.storage import ingest_predictions
 
 URL = "/api/v1/metrics/series/"
 START = datetime(2026, 11, 2, tzinfo=UTC)

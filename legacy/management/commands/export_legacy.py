@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from alerting.legacy.exporter import export_legacy_dir
+from legacy.exporter import export_legacy_dir
 
 
 class Command(BaseCommand):

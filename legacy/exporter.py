@@ -13,7 +13,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alerting.legacy.formats import (
+from alerting.choices import MetricType
+from alerting.models import Alert, AlertRule
+from legacy.formats import (
     ALERTS,
     METRICS,
     PREDICTIONS,
@@ -23,7 +25,7 @@ from alerting.legacy.formats import (
     SNAPSHOTS,
     to_epoch,
 )
-from alerting.models import Alert, AlertRule
+from predictions.choices import DRIFT_METRICS
 from predictions.models import HealthSnapshot, PerformanceMetric, Prediction
 
 CHUNK = 2000
@@ -139,9 +141,21 @@ def _alert_records(queryset, legacy_only):
         }
 
 
+def legacy_metric_type(rule) -> str:
+    """The legacy format's metric_type, derived from what the rule watches (not stored)."""
+    if rule.metric_name in DRIFT_METRICS:
+        return MetricType.DRIFT
+    if rule.metric_name in ("degradation_detected", "prediction_accuracy_trend"):
+        return MetricType.DEGRADATION
+    return MetricType.THRESHOLD
+
+
 def _rule_records(queryset, legacy_only):
     for rule in queryset:
-        record = {name: getattr(rule, name) for name in RULE_KEYS}
+        record = {
+            name: legacy_metric_type(rule) if name == "metric_type" else getattr(rule, name)
+            for name in RULE_KEYS
+        }
         if not legacy_only:
             for name in ("name", "description", "model_version"):
                 if getattr(rule, name):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from alerting.legacy.importer import DEFAULT_BATCH_SIZE, import_legacy_dir
+from legacy.importing import DEFAULT_BATCH_SIZE, import_legacy_dir
 
 LISTED_IN_TEXT = 50
 

@@ -1,14 +1,18 @@
 """What the legacy files are called, and how their values map onto database values."""
 from __future__ import annotations
 
-import math
+import codecs
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import BinaryIO
 
 PREDICTIONS = "predictions.jsonl"
 METRICS = "metrics.jsonl"
 SNAPSHOTS = "health_snapshots.jsonl"
 ALERTS = "alerts.jsonl"
 RULES = "alert_rules.json"
+# Windows tools start a UTF-8 file with a byte-order mark: it is not part of the first record.
+BYTE_ORDER_MARK = codecs.BOM_UTF8
 
 # In the order the importer reads them: rules before alerts (alerts are linked to rules).
 LEGACY_FILES = (RULES, PREDICTIONS, METRICS, SNAPSHOTS, ALERTS)
@@ -45,14 +49,9 @@ def to_epoch(moment: datetime | None) -> float | None:
     return None if moment is None else moment.timestamp()
 
 
-def is_number(value) -> bool:
-    """A finite JSON number (booleans are not numbers here)."""
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
-
-
-def is_whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def file_lines(source: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """(line number, raw bytes) of an open binary file, its byte-order mark left out."""
+    first = source.readline()
+    if first:
+        yield 1, first.removeprefix(BYTE_ORDER_MARK)
+        yield from enumerate(source, 2)
