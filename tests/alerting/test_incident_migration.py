@@ -1,7 +1,6 @@
 """The §10 migration merges today's duplicate open alerts of a rule and version into the
 newest (occurrences summed) and resolves the others with a note; nothing is deleted."""
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -9,7 +8,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("alerting", "0003_delivery_next_attempt_nullable")]
 AFTER = [("alerting", "0006_one_incident_silences_heartbeat")]
-T0 = datetime(2026, 1, 5, 8, 0, tzinfo=dt_timezone.utc)
+T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
 
 def _migrate(targets):
