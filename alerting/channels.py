@@ -43,14 +43,31 @@ def not_configured(message: str) -> ChannelError:
 
 
 def alert_subject(alert, kind=DeliveryKind.ALERT) -> str:
+    """The legacy title, marked for recoveries and reminders (log lines, the file)."""
     if kind == DeliveryKind.RECOVERY:
         return f"RESOLVED: {alert.title}"
+    if kind == DeliveryKind.REMINDER:
+        return f"REMINDER: {alert.title}"
     return alert.title
+
+
+def alert_headline(alert, kind=DeliveryKind.ALERT) -> str:
+    """The summary (``[v3] accuracy 0.6747 < 0.8000 over 24 h …``), marked like the subject:
+    what e-mail subjects and Slack lead with."""
+    headline = alert.summary or alert.title
+    if kind == DeliveryKind.RECOVERY:
+        return f"RESOLVED: {headline}"
+    if kind == DeliveryKind.REMINDER:
+        return f"REMINDER: {headline}"
+    return headline
 
 
 def alert_text(alert, kind=DeliveryKind.ALERT) -> str:
     if kind == DeliveryKind.RECOVERY:
         return f"{alert.message} — recovered (resolved by {alert.resolved_by or 'system'})"
+    if kind == DeliveryKind.REMINDER:
+        return (f"{alert.message} — still unacknowledged, seen {alert.occurrences} time(s) "
+                f"since {alert.timestamp:%Y-%m-%d %H:%M} UTC")
     return alert.message
 
 
@@ -63,6 +80,9 @@ def alert_payload(alert, kind=DeliveryKind.ALERT) -> dict:
         "severity": alert.severity,
         "title": alert.title,
         "message": alert.message,
+        "summary": alert.summary,
+        "occurrences": alert.occurrences,
+        "silenced": alert.silenced,
         "metric_name": alert.metric_name,
         "metric_value": alert.metric_value,
         "threshold": alert.threshold,
@@ -128,7 +148,7 @@ class ConsoleChannel(Channel):
     name = ChannelName.CONSOLE
 
     def send(self, alert, kind=DeliveryKind.ALERT):
-        level = logging.WARNING if kind == DeliveryKind.ALERT else logging.INFO
+        level = logging.INFO if kind == DeliveryKind.RECOVERY else logging.WARNING
         logger.log(
             level,
             "[%s] %s: %s",
@@ -170,14 +190,14 @@ class EmailChannel(Channel):
         if not recipients:
             raise not_configured("no recipients: set ALERT_EMAIL_RECIPIENTS")
         body = (
-            f"{alert_text(alert, kind)}\n\n"
+            f"{alert_subject(alert, kind)}\n{alert_text(alert, kind)}\n\n"
             f"Severity: {alert.severity}\nComponent: {alert.component}\n"
             f"Model version: {alert.model_version or '-'}\n"
             f"Metric: {alert.metric_name} = {alert.metric_value} "
             f"(threshold {alert.threshold})\nAlert id: {alert.alert_id}\n"
         )
         sender = self.config.get("sender") or settings.DEFAULT_FROM_EMAIL
-        subject = f"[{alert.severity.upper()}] {alert_subject(alert, kind)}"
+        subject = f"[{alert.severity.upper()}] {alert_headline(alert, kind)}"
         try:
             connection = get_connection(
                 fail_silently=False, timeout=settings.MONITORING_CHANNEL_TIMEOUT_SECONDS
@@ -208,7 +228,10 @@ class SlackChannel(Channel):
         icon = ":white_check_mark:" if kind == DeliveryKind.RECOVERY else self.EMOJI.get(
             alert.severity, ""
         )
-        text = f"{icon} *{alert_subject(alert, kind)}*\n{alert_text(alert, kind)}".strip()
+        text = (
+            f"{icon} *{alert_headline(alert, kind)}*\n{alert_subject(alert, kind)}: "
+            f"{alert_text(alert, kind)}"
+        ).strip()
         if token and channel:
             api_url = self.config.get("api_url", settings.SLACK_API_URL).rstrip("/")
             answer = post_json(

@@ -39,7 +39,22 @@ class AlertStatus(models.TextChoices):
 
 class DeliveryKind(models.TextChoices):
     ALERT = "alert"
+    REMINDER = "reminder"
     RECOVERY = "recovery"
+
+
+class RuleStateName(models.TextChoices):
+    """Where a rule stands for one model version (SPEC §10)."""
+
+    OK = "ok"
+    PENDING = "pending"  # the condition holds, but not yet on enough evaluations
+    FIRING = "firing"  # an incident is open
+
+
+class MonitorStatus(models.TextChoices):
+    OK = "ok"
+    LATE = "late"
+    NEVER = "never"
 
 
 class DeliveryStatus(models.TextChoices):

@@ -29,8 +29,11 @@ logger = logging.getLogger("alerting.deliveries")
 CLAIM_LEASE_SECONDS = 300
 
 
-def queue_deliveries(alert, channels, kind=DeliveryKind.ALERT, now=None) -> list[Delivery]:
-    """Create one pending Delivery per channel (idempotent per alert, channel and kind)."""
+def queue_deliveries(
+    alert, channels, kind=DeliveryKind.ALERT, now=None, reminder_number: int = 0
+) -> list[Delivery]:
+    """Create one pending Delivery per channel (idempotent per alert, channel, kind and
+    reminder number)."""
     now = now or timezone.now()
     queued = []
     for channel in dict.fromkeys(channels or ()):
@@ -38,6 +41,7 @@ def queue_deliveries(alert, channels, kind=DeliveryKind.ALERT, now=None) -> list
             alert=alert,
             channel=str(channel),
             kind=kind,
+            reminder_number=reminder_number,
             defaults={"next_attempt_at": now, "created_at": now},
         )
         queued.append(delivery)

@@ -6,7 +6,7 @@ The monitor pass evaluates every rule on a snapshot, drift figures included; thi
 from __future__ import annotations
 
 from alerting.models import Alert
-from alerting.rules import evaluate_rule, rules_for_version
+from alerting.rules import evaluate, rules_for_version
 from predictions.choices import DRIFT_METRICS
 from predictions.drift import report_metrics
 from predictions.models import DriftReport
@@ -17,7 +17,7 @@ def evaluate_drift_rules(report: DriftReport, now=None) -> list[Alert]:
     values = report_metrics(report)
     fired = []
     for rule in rules_for_version(report.model_version).filter(metric_name__in=DRIFT_METRICS):
-        alert = evaluate_rule(rule, values.get(rule.metric_name), report.model_version, now=now)
-        if alert is not None:
-            fired.append(alert)
+        evaluation = evaluate(rule, values.get(rule.metric_name), report.model_version, now=now)
+        if evaluation.fired:
+            fired.append(evaluation.alert)
     return fired

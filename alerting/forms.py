@@ -50,17 +50,25 @@ class AlertRuleForm(forms.ModelForm):
         fields = [
             "rule_id", "name", "description", "metric_name", "comparison",
             "threshold", "severity", "component", "model_version", "enabled",
-            "cooldown_minutes", "channels",
+            "cooldown_minutes", "pending_evaluations", "recovery_threshold",
+            "repeat_interval_minutes", "window_minutes", "channels",
         ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "pending_evaluations" in self.fields:
+            # Blank means the default (1), as for a rule created over the API.
+            self.fields["pending_evaluations"].required = False
         conditions = self.instance.conditions if isinstance(self.instance.conditions, dict) else {}
         for name in CONDITION_FIELDS:
             if name in conditions and name in self.fields and not self.is_bound:
                 self.initial[name] = conditions[name]
         if "channels" in self.fields and not self.is_bound:
             self.initial["channels"] = list(self.instance.channels or [])
+
+    def clean_pending_evaluations(self):
+        value = self.cleaned_data.get("pending_evaluations")
+        return 1 if value is None else value
 
     def clean(self):
         cleaned = super().clean()

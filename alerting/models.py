@@ -17,9 +17,11 @@ from alerting.choices import (
     DeliveryKind,
     DeliveryStatus,
     RiskLevel,
+    RuleStateName,
     Severity,
 )
 from predictions.choices import MetricName
+from predictions.metrics import MAX_WINDOW_MINUTES
 
 
 def new_alert_id():
@@ -46,7 +48,27 @@ class AlertRule(models.Model):
         max_length=64, blank=True, default="", help_text="Blank: every model version."
     )
     enabled = models.BooleanField(default=True)
+    # Least time between one incident's resolution and the next of the same version.
     cooldown_minutes = models.PositiveIntegerField(default=60)
+    pending_evaluations = models.PositiveIntegerField(
+        default=1,
+        help_text="Consecutive evaluations of a version on which the condition must hold "
+                  "before anything fires.",
+    )
+    recovery_threshold = models.FloatField(
+        null=True, blank=True,
+        help_text="Once firing, resolve only when the value is on the far side of this "
+                  "(e.g. fire < 0.80, recover >= 0.85). Blank: when the condition stops holding.",
+    )
+    repeat_interval_minutes = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Remind the channels this often while the alert is unacknowledged. "
+                  "Blank: no reminders.",
+    )
+    window_minutes = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="The window this rule is evaluated on. Blank: the monitor's window.",
+    )
     channels = models.JSONField(default=list, blank=True)
     conditions = models.JSONField(default=dict, blank=True)
     last_triggered = models.DateTimeField(null=True, blank=True, editable=False)
@@ -55,6 +77,12 @@ class AlertRule(models.Model):
 
     class Meta:
         ordering = ["rule_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(pending_evaluations__gte=1),
+                name="alertrule_pending_evaluations_positive",
+            ),
+        ]
 
     def __str__(self):
         return self.name or self.rule_id
@@ -86,6 +114,7 @@ class AlertRule(models.Model):
             or self.cooldown_minutes < 0
         ):
             errors["cooldown_minutes"] = "Cooldown must be a whole number of minutes ≥ 0."
+        errors.update(rule_policy_errors(self))
 
         channels_error = self._channels_error()
         if channels_error:
@@ -154,6 +183,54 @@ class AlertRule(models.Model):
         return " ".join(problems) or None
 
 
+def _is_whole(value, least):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def rule_policy_errors(rule) -> dict:
+    """{field: message} for the §10 fields of ``rule`` (pending, recovery, reminders, window).
+
+    The one check of these fields: AlertRule.clean (admin form, API) and the preview call it.
+    """
+    errors = {}
+    if not _is_whole(rule.pending_evaluations, 1):
+        errors["pending_evaluations"] = "pending_evaluations must be a whole number ≥ 1."
+    if rule.repeat_interval_minutes is not None and not _is_whole(
+        rule.repeat_interval_minutes, 1
+    ):
+        errors["repeat_interval_minutes"] = (
+            "repeat_interval_minutes must be a whole number of minutes ≥ 1, or empty."
+        )
+    if rule.window_minutes is not None and not (
+        _is_whole(rule.window_minutes, 1) and rule.window_minutes <= MAX_WINDOW_MINUTES
+    ):
+        errors["window_minutes"] = (
+            f"window_minutes must be a whole number of minutes from 1 to {MAX_WINDOW_MINUTES}, "
+            "or empty."
+        )
+    recovery = rule.recovery_threshold
+    if recovery is not None:
+        if not _is_finite_number(recovery):
+            errors["recovery_threshold"] = "recovery_threshold must be a finite number."
+        elif rule.comparison in (Comparison.EQ, Comparison.NE):
+            errors["recovery_threshold"] = (
+                f"recovery_threshold cannot be used with {rule.comparison!r}: only with "
+                "<, <=, > or >=."
+            )
+        elif _is_finite_number(rule.threshold):
+            if rule.comparison in (Comparison.LT, Comparison.LE) and recovery < rule.threshold:
+                errors["recovery_threshold"] = (
+                    f"recovery_threshold ({recovery}) must be ≥ the threshold "
+                    f"({rule.threshold}) for a {rule.comparison!r} rule: it recovers above it."
+                )
+            elif rule.comparison in (Comparison.GT, Comparison.GE) and recovery > rule.threshold:
+                errors["recovery_threshold"] = (
+                    f"recovery_threshold ({recovery}) must be ≤ the threshold "
+                    f"({rule.threshold}) for a {rule.comparison!r} rule: it recovers below it."
+                )
+    return errors
+
+
 def _is_finite_number(value):
     return (
         isinstance(value, (int, float))
@@ -162,15 +239,25 @@ def _is_finite_number(value):
     )
 
 
-class RuleCooldown(models.Model):
-    """When a rule last fired for one model version: the cooldown, kept in the database.
+class RuleState(models.Model):
+    """Where a rule stands for one model version (SPEC §10): ok, pending or firing.
 
-    One row per (rule, version), locked while a firing is decided, so that racing
-    evaluations in several processes fire at most once within the cooldown.
+    One row per (rule, version), locked while an evaluation decides (``select_for_update``
+    on PostgreSQL; SQLite's IMMEDIATE transactions serialize writers), so that racing
+    evaluations in several processes take turns. ``last_resolved_at`` is where the
+    cooldown counts from; ``last_fired_at`` is the newest incident's start.
     """
 
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="cooldowns")
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="states")
     model_version = models.CharField(max_length=64, blank=True, default="")
+    state = models.CharField(
+        max_length=16, choices=RuleStateName.choices, default=RuleStateName.OK
+    )
+    since = models.DateTimeField(null=True, blank=True)
+    consecutive = models.PositiveIntegerField(default=0)
+    last_value = models.FloatField(null=True, blank=True)
+    last_evaluated_at = models.DateTimeField(null=True, blank=True)
+    last_resolved_at = models.DateTimeField(null=True, blank=True)
     last_fired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -182,7 +269,11 @@ class RuleCooldown(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.rule.rule_id}/{self.model_version or '*'}"
+        return f"{self.rule.rule_id}/{self.model_version or '*'}: {self.state}"
+
+
+# The round-1 name, still used by the legacy importer (its cooldown rows are these rows).
+RuleCooldown = RuleState
 
 
 class AlertQuerySet(models.QuerySet):
@@ -226,6 +317,15 @@ class Alert(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.CharField(max_length=150, blank=True, default="")
     resolution_note = models.TextField(blank=True, default="")
+    # One incident, not a stream (SPEC §10): later evaluations that see the condition
+    # update these instead of creating alerts.
+    summary = models.CharField(max_length=255, blank=True, default="")
+    occurrences = models.PositiveIntegerField(default=1)
+    last_value = models.FloatField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveIntegerField(default=0)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+    silenced = models.BooleanField(default=False)
 
     objects = AlertQuerySet.as_manager()
 
@@ -241,6 +341,14 @@ class Alert(models.Model):
                 fields=["rule", "model_version", "status"], name="alert_rule_version_status"
             ),
         ]
+        constraints = [
+            # The lifecycle sets status and resolved_at together; unresolved() reads status.
+            models.UniqueConstraint(
+                fields=["rule", "model_version"],
+                condition=~models.Q(status=AlertStatus.RESOLVED),
+                name="one_unresolved_alert_per_rule_version",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.alert_id}: {self.title}"
@@ -248,6 +356,11 @@ class Alert(models.Model):
     @property
     def is_open(self):
         return self.status != AlertStatus.RESOLVED
+
+    @property
+    def headline(self):
+        """What the pages show first: the summary, or the title of an alert without one."""
+        return self.summary or self.title
 
 
 class Delivery(models.Model):
@@ -259,6 +372,8 @@ class Delivery(models.Model):
     status = models.CharField(
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
+    # 0 for the alert and its recovery; n for the n-th reminder.
+    reminder_number = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
     # None: no further attempt (sent, or given up: out of attempts or a permanent error).
@@ -272,7 +387,8 @@ class Delivery(models.Model):
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
         constraints = [
             models.UniqueConstraint(
-                fields=["alert", "channel", "kind"], name="one_delivery_per_alert_channel_kind"
+                fields=["alert", "channel", "kind", "reminder_number"],
+                name="one_delivery_per_alert_channel_kind",
             ),
         ]
 
@@ -314,3 +430,68 @@ class AgentAction(models.Model):
 
     def __str__(self):
         return f"{self.action_id}: {self.action_type} ({self.status})"
+
+
+class Silence(models.Model):
+    """Keeps matching alerts from notifying anyone for a while (SPEC §10).
+
+    Matchers left blank match anything; an ``alert`` silence matches only that alert and
+    lasts until it resolves. Matching alerts are still stored (``silenced``), and their
+    recovery notices still go out.
+    """
+
+    rule = models.ForeignKey(
+        AlertRule, null=True, blank=True, on_delete=models.CASCADE, related_name="silences"
+    )
+    model_version = models.CharField(max_length=64, blank=True, default="")
+    severity = models.CharField(max_length=16, choices=Severity.choices, blank=True, default="")
+    component = models.CharField(max_length=64, blank=True, default="")
+    alert = models.ForeignKey(
+        Alert, null=True, blank=True, on_delete=models.CASCADE, related_name="silences",
+        help_text="Silence only this alert, until it resolves.",
+    )
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField()
+    created_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    expired_by = models.CharField(max_length=150, blank=True, default="")
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        indexes = [models.Index(fields=["expired_at", "ends_at"], name="silence_active")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__isnull=False) | models.Q(alert__isnull=False),
+                name="silence_needs_an_end_or_an_alert",
+            ),
+        ]
+
+    def __str__(self):
+        return f"silence {self.pk}: {self.reason[:60]}"
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if not (self.reason or "").strip():
+            errors["reason"] = "A silence needs a reason."
+        if self.ends_at is None and self.alert_id is None:
+            errors["ends_at"] = (
+                "A silence needs an end (ends_at or duration_minutes) or an alert (alert_id)."
+            )
+        elif self.ends_at is not None and self.starts_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = "ends_at must be after starts_at."
+        if errors:
+            raise ValidationError(errors)
+
+
+class MonitorHeartbeat(models.Model):
+    """The newest monitor pass (one row per monitor name): is anything watching?"""
+
+    name = models.CharField(max_length=64, unique=True, default="monitor")
+    last_pass_at = models.DateTimeField()
+    passes = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.name}: {self.last_pass_at:%Y-%m-%d %H:%M:%S}"

@@ -6,8 +6,12 @@ computes through predictions' snapshot service and evaluates the rules here, dir
 and reaches ``evaluate_snapshots`` through a signal (alerting.receivers); the service
 itself sends none, so no snapshot is evaluated twice. Several monitors may run at once:
 the snapshot of a version for one interval slot is stored once (a unique constraint), and
-the rules are only evaluated by the monitor that stored it; cooldown rows and delivery
+the rules are only evaluated by the monitor that stored it; rule states and delivery
 claims take care of everything else.
+
+Every production and staging version of the registry is snapshotted at each pass, with
+or without predictions in its window (no data is a signal: ``num_predictions < 1``). A
+rule with its own ``window_minutes`` is evaluated on the figures of that window.
 """
 from __future__ import annotations
 
@@ -16,11 +20,13 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from alerting.choices import AlertStatus, DeliveryStatus
+from alerting.choices import DeliveryStatus
 from alerting.deliveries import deliver_due
+from alerting.heartbeat import record_pass
 from alerting.models import Alert, Delivery
-from alerting.rules import evaluate_rule, rules_for_version
+from alerting.rules import evaluate, rules_for_version
 from predictions.choices import MetricName
+from predictions.metrics import window_metrics
 from predictions.models import HealthSnapshot
 from predictions.snapshots import compute_snapshots
 
@@ -50,38 +56,58 @@ def snapshot_metric_value(snapshot: HealthSnapshot, metric_name: str):
     return value
 
 
-def evaluate_snapshot(snapshot: HealthSnapshot, now=None, deliver: bool = False):
+class RuleWindows:
+    """The figures of a version over a rule's own window, measured once per pass."""
+
+    def __init__(self, now):
+        self.now = now
+        self.figures = {}
+
+    def value(self, snapshot: HealthSnapshot, rule):
+        """(value, num_with_outcome, window_minutes) of the rule's metric for the snapshot."""
+        window = rule.window_minutes
+        if not window or window == snapshot.window_minutes:
+            return (snapshot_metric_value(snapshot, rule.metric_name),
+                    snapshot.num_with_outcome, snapshot.window_minutes)
+        key = (snapshot.model_version, window)
+        if key not in self.figures:
+            self.figures[key] = window_metrics(snapshot.model_version, window, now=self.now)
+        figures = self.figures[key]
+        if rule.metric_name not in figures:  # trend and drift figures come from the snapshot
+            return (snapshot_metric_value(snapshot, rule.metric_name),
+                    snapshot.num_with_outcome, snapshot.window_minutes)
+        value = figures[rule.metric_name]
+        if isinstance(value, bool):
+            value = 1.0 if value else 0.0
+        return value, figures.get("num_with_outcome") or 0, window
+
+
+def evaluate_snapshot(snapshot: HealthSnapshot, now=None, deliver: bool = False,
+                      windows: RuleWindows | None = None):
     """Evaluate every enabled rule watching the snapshot's version on its metrics.
 
     Returns (alerts fired, alerts resolved).
     """
     now = now or snapshot.timestamp
+    windows = windows or RuleWindows(now)
     fired, resolved = [], []
     for rule in rules_for_version(snapshot.model_version):
         if rule.metric_name not in MetricName.values:
             continue
-        value = snapshot_metric_value(snapshot, rule.metric_name)
-        open_before = set(
-            Alert.objects.unresolved()
-            .filter(rule=rule, model_version=snapshot.model_version)
-            .values_list("pk", flat=True)
-        )
-        alert = evaluate_rule(
+        value, num_with_outcome, window_minutes = windows.value(snapshot, rule)
+        evaluation = evaluate(
             rule,
             value,
             snapshot.model_version,
             now=now,
-            num_with_outcome=snapshot.num_with_outcome,
+            num_with_outcome=num_with_outcome,
             deliver=deliver,
+            window_minutes=window_minutes,
         )
-        if alert is not None:
-            fired.append(alert)
-        if open_before:
-            resolved.extend(
-                Alert.objects.filter(
-                    pk__in=open_before, status=AlertStatus.RESOLVED, resolved_at=now
-                )
-            )
+        if evaluation.fired:
+            fired.append(evaluation.alert)
+        elif evaluation.resolved:
+            resolved.append(evaluation.alert)
     return fired, resolved
 
 
@@ -89,8 +115,9 @@ def evaluate_snapshots(snapshots, now, deliver: bool) -> MonitorPassResult:
     """Evaluate the rules on snapshots just stored; what fired and resolved (none sent yet
     unless ``deliver``: then each alert's notifications go out after commit)."""
     result = MonitorPassResult(snapshots=list(snapshots))
+    windows = RuleWindows(now)
     for snapshot in result.snapshots:
-        fired, resolved = evaluate_snapshot(snapshot, now=now, deliver=deliver)
+        fired, resolved = evaluate_snapshot(snapshot, now=now, deliver=deliver, windows=windows)
         result.alerts_fired.extend(fired)
         result.alerts_resolved.extend(resolved)
     return result
@@ -110,7 +137,8 @@ def run_monitor_pass(
     monitor_slot: int | None = None,
     retry_due: bool = True,
 ) -> MonitorPassResult:
-    """Snapshot the version (or every active one), evaluate the rules, send what is due.
+    """Snapshot the version (or every active and every production/staging one), evaluate
+    the rules, send what is due, and leave the heartbeat.
 
     With ``retry_due`` False (a web request) only this pass's own notifications are sent,
     not every delivery waiting for a retry.
@@ -118,13 +146,15 @@ def run_monitor_pass(
     now = now or timezone.now()
     # Versions whose slot another monitor holds are left out: that monitor evaluates them.
     snapshots = compute_snapshots(
-        model_version, window_minutes=window_minutes, now=now, monitor_slot=monitor_slot
+        model_version, window_minutes=window_minutes, now=now, monitor_slot=monitor_slot,
+        include_registry=True,
     )
     result = evaluate_snapshots(snapshots, now=now, deliver=not retry_due)
     if retry_due:
         result.deliveries_sent = deliver_due(now=now)
     else:
         result.deliveries_sent = sent_deliveries(result)
+    record_pass(now)
     if result.snapshots or result.deliveries_sent:
         logger.info(
             "monitor pass: %d snapshot(s), %d alert(s) fired, %d resolved, %d delivered",

@@ -71,6 +71,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "alerting.context_processors.monitor_heartbeat",
             ],
         },
     },
@@ -153,6 +154,9 @@ MONITORING_DEGRADATION_PCT = env.float("MONITORING_DEGRADATION_PCT", default=5.0
 # Fewest labelled predictions for a window (or a baseline) to judge degradation by (§9).
 MONITORING_DEGRADATION_MIN_SAMPLES = env.int("MONITORING_DEGRADATION_MIN_SAMPLES", default=30)
 MONITORING_DEFAULT_WINDOW_MINUTES = env.int("MONITORING_DEFAULT_WINDOW_MINUTES", default=60)
+# Seconds between monitor passes (run_monitor's default; `dev.py serve` runs it); pages and
+# /healthz call the monitor late after three intervals without a pass.
+MONITORING_MONITOR_INTERVAL_SECONDS = env.float("MONITORING_MONITOR_INTERVAL_SECONDS", default=60.0)
 # Delivery retries: attempts before giving up, and the base of the exponential backoff.
 MONITORING_DELIVERY_MAX_ATTEMPTS = env.int("MONITORING_DELIVERY_MAX_ATTEMPTS", default=8)
 MONITORING_DELIVERY_BACKOFF_SECONDS = env.int("MONITORING_DELIVERY_BACKOFF_SECONDS", default=30)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from predictions.choices import Stage
 from predictions.drift import reference_window, snapshot_drift_metrics
 from predictions.metrics import MetricWindow, accuracy_metrics, window_metrics
 from predictions.models import HealthSnapshot, ModelVersion, Prediction
@@ -78,6 +79,16 @@ def active_versions(window_minutes: int, now=None) -> list[str]:
     )
 
 
+def registry_versions_watched() -> list[str]:
+    """The registry's production and staging versions: watched even when no prediction
+    arrives (a window without data is itself a signal)."""
+    return list(
+        ModelVersion.objects.filter(stage__in=[Stage.PRODUCTION, Stage.STAGING])
+        .order_by("version")
+        .values_list("version", flat=True)
+    )
+
+
 def _json_safe(value):
     """NaN/inf cannot go into a JSON column: store them as null."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -107,13 +118,20 @@ def compute_snapshots(
     window_minutes: int = 60,
     now=None,
     monitor_slot: int | None = None,
+    include_registry: bool = False,
 ) -> list[HealthSnapshot]:
-    """Snapshot ``model_version``, or every version with predictions in the window.
+    """Snapshot ``model_version``, or every version with predictions in the window (and,
+    with ``include_registry``, every production or staging version, data or not).
 
     Versions whose slot another monitor already holds are left out (see compute_snapshot).
     """
     now = now or timezone.now()
-    versions = [model_version] if model_version else active_versions(window_minutes, now=now)
+    if model_version:
+        versions = [model_version]
+    else:
+        versions = active_versions(window_minutes, now=now)
+        if include_registry:
+            versions = sorted({*versions, *registry_versions_watched()})
     snapshots = []
     for version in versions:
         snapshot = compute_snapshot(

@@ -7,12 +7,13 @@ importing them.
 from django.contrib import admin
 
 from alerting.admin.actions import AgentActionAdmin
-from alerting.admin.alerts import AlertAdmin, DeliveryAdmin, RuleCooldownAdmin
+from alerting.admin.alerts import AlertAdmin, DeliveryAdmin, RuleStateAdmin, SilenceAdmin
 from alerting.admin.rules import AlertRuleAdmin
-from alerting.models import AgentAction, Alert, AlertRule, Delivery, RuleCooldown
+from alerting.models import AgentAction, Alert, AlertRule, Delivery, RuleState, Silence
 
 admin.site.register(AlertRule, AlertRuleAdmin)
 admin.site.register(Alert, AlertAdmin)
 admin.site.register(Delivery, DeliveryAdmin)
-admin.site.register(RuleCooldown, RuleCooldownAdmin)
+admin.site.register(RuleState, RuleStateAdmin)
+admin.site.register(Silence, SilenceAdmin)
 admin.site.register(AgentAction, AgentActionAdmin)

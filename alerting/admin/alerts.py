@@ -1,4 +1,4 @@
-"""Admin of alerts, their deliveries and the rules' cooldowns.
+"""Admin of alerts, their deliveries, the rules' states and silences.
 
 Alerts are read-only records of what was measured; acknowledging and resolving are
 actions that go through ``alerting.lifecycle`` (like the web pages and the API) and
@@ -6,7 +6,7 @@ record the admin user.
 """
 from django.contrib import admin, messages
 
-from alerting import lifecycle
+from alerting import lifecycle, silences
 from alerting.models import Alert, Delivery
 
 
@@ -48,8 +48,13 @@ class ModelVersionListFilter(admin.SimpleListFilter):
 
 # What was measured and decided when the alert fired: never edited afterwards.
 ALERT_MEASURED_FIELDS = [
-    "alert_id", "timestamp", "severity", "title", "message", "metric_name", "metric_value",
-    "threshold", "component", "model_version", "rule",
+    "alert_id", "timestamp", "severity", "title", "message", "summary", "metric_name",
+    "metric_value", "threshold", "component", "model_version", "rule",
+]
+# What later evaluations wrote on the incident (the engine's, never edited).
+ALERT_INCIDENT_FIELDS = [
+    "occurrences", "last_value", "last_seen_at", "reminders_sent", "last_reminded_at",
+    "silenced",
 ]
 # The lifecycle changes only through alerting.lifecycle (actions below, pages, API).
 ALERT_LIFECYCLE_FIELDS = [
@@ -60,8 +65,9 @@ ALERT_LIFECYCLE_FIELDS = [
 
 class AlertAdmin(admin.ModelAdmin):
     list_display = ["alert_id", "timestamp", "severity", "title", "model_version", "component",
-                    "status", "acknowledged", "acknowledged_by"]
-    list_filter = ["severity", "status", "acknowledged", "component", ModelVersionListFilter]
+                    "status", "occurrences", "silenced", "acknowledged", "acknowledged_by"]
+    list_filter = ["severity", "status", "acknowledged", "silenced", "component",
+                   ModelVersionListFilter]
     search_fields = ["alert_id", "title", "message", "model_version"]
     date_hierarchy = "timestamp"
     list_select_related = ["rule"]
@@ -70,13 +76,14 @@ class AlertAdmin(admin.ModelAdmin):
     actions = ["acknowledge_selected", "resolve_selected"]
     fieldsets = [
         (None, {"fields": ALERT_MEASURED_FIELDS}),
+        ("Incident", {"fields": ALERT_INCIDENT_FIELDS}),
         ("Lifecycle", {"fields": ALERT_LIFECYCLE_FIELDS}),
     ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
-            return ALERT_LIFECYCLE_FIELDS
-        return ALERT_MEASURED_FIELDS + ALERT_LIFECYCLE_FIELDS
+            return ALERT_LIFECYCLE_FIELDS + ALERT_INCIDENT_FIELDS
+        return ALERT_MEASURED_FIELDS + ALERT_INCIDENT_FIELDS + ALERT_LIFECYCLE_FIELDS
 
     @admin.action(description="Acknowledge selected alerts", permissions=["change"])
     def acknowledge_selected(self, request, queryset):
@@ -104,9 +111,40 @@ class DeliveryAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "sent_at"]
 
 
-class RuleCooldownAdmin(admin.ModelAdmin):
-    list_display = ["rule", "model_version", "last_fired_at"]
-    list_filter = ["rule"]
+class RuleStateAdmin(admin.ModelAdmin):
+    list_display = ["rule", "model_version", "state", "since", "consecutive", "last_value",
+                    "last_evaluated_at", "last_resolved_at"]
+    list_filter = ["state", "rule"]
     search_fields = ["rule__rule_id", "model_version"]
     raw_id_fields = ["rule"]
     list_select_related = ["rule"]
+
+
+class SilenceAdmin(admin.ModelAdmin):
+    """Silences; created and expired through alerting.silences (as on the pages and API)."""
+
+    list_display = ["pk", "rule", "model_version", "severity", "component", "alert",
+                    "starts_at", "ends_at", "expired_at", "created_by", "reason"]
+    list_filter = ["severity"]
+    search_fields = ["reason", "model_version", "component", "rule__rule_id",
+                     "alert__alert_id"]
+    raw_id_fields = ["rule", "alert"]
+    list_select_related = ["rule", "alert"]
+    readonly_fields = ["created_by", "created_at", "expired_at", "expired_by"]
+    actions = ["expire_selected"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user.get_username()
+        super().save_model(request, obj, form, change)
+        if not change:  # what the silence matches now is marked at once
+            silences.mark_matched(obj)
+
+    @admin.action(description="Expire selected silences", permissions=["change"])
+    def expire_selected(self, request, queryset):
+        by = request.user.get_username()
+        expired = sum(
+            silences.expire_silence(pk, by=by).changed
+            for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(request, f"{expired} silence(s) expired.", messages.SUCCESS)

@@ -4,7 +4,9 @@ from rest_framework import serializers
 
 from alerting.choices import ChannelName, Severity
 from alerting.lifecycle import NOTE_MAX_LENGTH
-from alerting.models import Alert, AlertRule, Delivery
+from alerting.models import Alert, AlertRule, Delivery, RuleState, Silence
+from alerting.preview import MAX_DAYS, MIN_DAYS
+from alerting.silences import silence_status
 from monitoring_site.api.schema import DetailSerializer  # noqa: F401 (re-exported)
 
 
@@ -13,8 +15,8 @@ class DeliverySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Delivery
-        fields = ["channel", "kind", "status", "attempts", "last_error", "next_attempt_at",
-                  "sent_at", "created_at"]
+        fields = ["channel", "kind", "reminder_number", "status", "attempts", "last_error",
+                  "next_attempt_at", "sent_at", "created_at"]
         read_only_fields = fields
 
 
@@ -25,8 +27,10 @@ class AlertSerializer(serializers.ModelSerializer):
     class Meta:
         model = Alert
         fields = [
-            "alert_id", "timestamp", "severity", "title", "message", "metric_name",
+            "alert_id", "timestamp", "severity", "title", "message", "summary", "metric_name",
             "metric_value", "threshold", "component", "model_version", "rule", "status",
+            "occurrences", "last_value", "last_seen_at", "reminders_sent", "last_reminded_at",
+            "silenced",
             "acknowledged", "acknowledged_at", "acknowledged_by", "acknowledgment_note",
             "resolved_at", "resolved_by", "resolution_note", "deliveries",
         ]
@@ -81,8 +85,20 @@ class AlertStatisticsSerializer(serializers.Serializer):
     by_status = StatusCountsSerializer()
 
 
+class RuleStateSerializer(serializers.ModelSerializer):
+    """Where the rule stands for one model version (SPEC §10)."""
+
+    class Meta:
+        model = RuleState
+        fields = ["model_version", "state", "since", "consecutive", "last_value",
+                  "last_evaluated_at", "last_resolved_at", "last_fired_at"]
+        read_only_fields = fields
+
+
 class AlertRuleSerializer(serializers.ModelSerializer):
     """A rule; every check lives in AlertRule.clean (shared with the admin form)."""
+
+    states = RuleStateSerializer(many=True, read_only=True)
 
     channels = serializers.ListField(
         child=serializers.ChoiceField(choices=ChannelName.choices), required=False
@@ -95,10 +111,11 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         fields = [
             "rule_id", "name", "description", "metric_name", "threshold",
             "comparison", "severity", "component", "model_version", "enabled",
-            "cooldown_minutes", "channels", "conditions", "last_triggered", "created_at",
-            "updated_at",
+            "cooldown_minutes", "pending_evaluations", "recovery_threshold",
+            "repeat_interval_minutes", "window_minutes", "channels", "conditions",
+            "last_triggered", "created_at", "updated_at", "states",
         ]
-        read_only_fields = ["last_triggered", "created_at", "updated_at"]
+        read_only_fields = ["last_triggered", "created_at", "updated_at", "states"]
 
     def validate(self, attrs):
         rule = AlertRule()
@@ -118,3 +135,85 @@ class EvaluateRuleSerializer(serializers.Serializer):
     metric_value = serializers.FloatField(allow_null=True)
     model_version = serializers.CharField(max_length=64, allow_blank=True, default="")
     num_with_outcome = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+
+class RulePreviewRequestSerializer(AlertRuleSerializer):
+    """A rule body as for a create (validated, never saved) and how many days to replay."""
+
+    rule_id = serializers.SlugField(max_length=100, required=False, default="preview")
+    days = serializers.IntegerField(min_value=MIN_DAYS, max_value=MAX_DAYS, default=7)
+
+    class Meta(AlertRuleSerializer.Meta):
+        fields = [*AlertRuleSerializer.Meta.fields, "days"]
+
+    def to_rule(self) -> AlertRule:
+        values = {k: v for k, v in self.validated_data.items() if k != "days"}
+        return AlertRule(**values)
+
+
+class PreviewIncidentSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField(allow_null=True)
+    peak_value = serializers.FloatField(allow_null=True)
+
+
+class PreviewPointSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    value = serializers.FloatField(allow_null=True)
+
+
+class RulePreviewSerializer(serializers.Serializer):
+    model_version = serializers.CharField()
+    incidents = PreviewIncidentSerializer(many=True)
+    series = PreviewPointSerializer(many=True)
+
+
+class RuleStatisticsSerializer(serializers.Serializer):
+    rule_id = serializers.CharField()
+    incidents_7d = serializers.IntegerField()
+    incidents_30d = serializers.IntegerField()
+    notifications_30d = serializers.IntegerField()
+    acknowledged_pct = serializers.FloatField(allow_null=True)
+    median_time_to_ack_s = serializers.FloatField(allow_null=True)
+    median_time_to_resolve_s = serializers.FloatField(allow_null=True)
+    silenced_30d = serializers.IntegerField()
+
+
+class SilenceSerializer(serializers.ModelSerializer):
+    """A silence as the API shows it, with whether it is in force now."""
+
+    rule_id = serializers.SlugRelatedField(
+        source="rule", slug_field="rule_id", read_only=True, allow_null=True
+    )
+    alert_id = serializers.SlugRelatedField(
+        source="alert", slug_field="alert_id", read_only=True, allow_null=True
+    )
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Silence
+        fields = ["id", "rule_id", "model_version", "severity", "component", "alert_id",
+                  "starts_at", "ends_at", "reason", "created_by", "created_at", "expired_at",
+                  "expired_by", "status"]
+        read_only_fields = fields
+
+    def get_status(self, silence) -> str:
+        return silence_status(silence)
+
+
+class SilenceRequestSerializer(serializers.Serializer):
+    """``POST silences/``: matchers (blank: any), an end or an alert, and a reason."""
+
+    rule_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    model_version = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                          default="")
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False,
+                                       allow_blank=True, default="")
+    component = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                      default="")
+    starts_at = serializers.DateTimeField(required=False)
+    ends_at = serializers.DateTimeField(required=False, allow_null=True)
+    duration_minutes = serializers.IntegerField(required=False, min_value=1,
+                                                max_value=366 * 24 * 60)
+    alert_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=2000)

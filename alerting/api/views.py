@@ -17,6 +17,9 @@ from alerting.api.serializers import (
     DetailSerializer,
     EvaluateRuleSerializer,
     ResolvedAlertSerializer,
+    RulePreviewRequestSerializer,
+    RulePreviewSerializer,
+    RuleStatisticsSerializer,
 )
 from alerting.lifecycle import (
     ACKNOWLEDGE,
@@ -27,7 +30,9 @@ from alerting.lifecycle import (
     take_step,
 )
 from alerting.models import Alert, AlertRule
+from alerting.preview import preview_rule
 from alerting.rules import evaluate_rule
+from alerting.statistics import rule_statistics
 
 ALERT_ID_PATTERN = r"[^/]+"
 
@@ -115,7 +120,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
 class AlertRuleViewSet(viewsets.ModelViewSet):
     """Alert rules (the admin edits the same rows, with the same validation)."""
 
-    queryset = AlertRule.objects.all()
+    queryset = AlertRule.objects.prefetch_related("states")
     serializer_class = AlertRuleSerializer
     filterset_class = AlertRuleFilter
     lookup_field = "rule_id"
@@ -152,3 +157,27 @@ class AlertRuleViewSet(viewsets.ModelViewSet):
         return Response(
             AlertSerializer(_alerts().get(pk=alert.pk)).data, status=status.HTTP_201_CREATED
         )
+
+    @extend_schema(
+        summary="How noisy the rule is: incidents, notifications, time to acknowledge/resolve",
+        responses={200: RuleStatisticsSerializer, 401: NOT_SIGNED_IN, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def statistics(self, request, rule_id=None):
+        return Response(RuleStatisticsSerializer(rule_statistics(self.get_object())).data)
+
+    @extend_schema(
+        summary="Replay a rule (validated, not saved) over the stored history",
+        description="Per model version: the incidents the rule would have opened, hour by "
+                    "hour over `days` (1–90) with pending, recovery and cooldown as the "
+                    "engine applies them, and the values it would have seen.",
+        request=RulePreviewRequestSerializer,
+        responses={200: RulePreviewSerializer(many=True), 400: BAD_INPUT, 401: NOT_SIGNED_IN},
+    )
+    # Nothing is stored: any signed-in user may preview.
+    @action(detail=False, methods=["post"], write_permissions=[], pagination_class=None)
+    def preview(self, request):
+        params = RulePreviewRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        previews = preview_rule(params.to_rule(), params.validated_data["days"])
+        return Response(RulePreviewSerializer(previews, many=True).data)

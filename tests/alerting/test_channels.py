@@ -79,7 +79,9 @@ def test_email_reaches_a_real_smtp_server(alert, settings, smtp_server):
     assert len(smtp_server.messages) == 1
     message = smtp_server.messages[0]
     assert message["to"] == ["oncall@example.org", "ml@example.org"]
-    assert "Subject: [CRITICAL] PERFORMANCE: accuracy Alert" in message["content"]
+    # The subject leads with the summary (SPEC §10); the body keeps the legacy text.
+    assert "Subject: [CRITICAL] [v1.2] accuracy 0.6500 < 0.7000" in message["content"]
+    assert "PERFORMANCE: accuracy Alert" in message["content"]
     assert "accuracy is 0.6500 (< 0.7000)" in message["content"]
     assert "v1.2" in message["content"]
 

@@ -1,4 +1,4 @@
-"""Several processes on one database: cooldown survives restarts, monitors never double up.
+"""Several processes on one database: rule states survive restarts, monitors never double up.
 
 Every step runs in a new Python process (manage.py …) against the same database: a file
 SQLite database on SQLite, the test database itself on PostgreSQL.
@@ -42,12 +42,18 @@ print(json.dumps({
 }))
 """
 
-COOLDOWN_PASSED = """
+RESOLVED_AN_HOUR_AGO = """
 from datetime import timedelta
-from alerting.models import RuleCooldown
-cooldown = RuleCooldown.objects.get(rule__rule_id="low-accuracy", model_version="v1")
-cooldown.last_fired_at -= timedelta(minutes=61)
-cooldown.save()
+from django.utils import timezone
+from alerting.lifecycle import resolve_alert
+from alerting.models import Alert
+alert = Alert.objects.get()
+print(resolve_alert(alert.alert_id, by="ann", now=timezone.now() - timedelta(minutes=61)).changed)
+"""
+
+OCCURRENCES = """
+from alerting.models import Alert
+print(sorted(Alert.objects.values_list("occurrences", flat=True)))
 """
 
 
@@ -61,21 +67,22 @@ def alert_log_env(tmp_path):
     return log, {"MONITORING_ALERT_LOG": str(log), "LOG_LEVEL": "WARNING"}
 
 
-def test_cooldown_survives_a_process_restart(other_process_db, alert_log_env):
+def test_rule_state_survives_a_process_restart(other_process_db, alert_log_env):
     log, env = alert_log_env
     shell(other_process_db, SEED, env=env)
 
     manage(other_process_db, "compute_snapshots", env=env)
     assert counts(other_process_db, env)["alerts"] == 1
 
-    # A new process, the same database: still inside the cooldown.
+    # A new process, the same database: the same incident, seen once more.
     manage(other_process_db, "compute_snapshots", env=env)
     after_restart = counts(other_process_db, env)
     assert after_restart["snapshots"] == 2
     assert after_restart["alerts"] == 1
+    assert shell(other_process_db, OCCURRENCES, env=env).strip().splitlines()[-1] == "[2]"
 
-    # Once the cooldown (kept in the database) has passed, the rule fires again.
-    shell(other_process_db, COOLDOWN_PASSED, env=env)
+    # Resolved by a person more than the cooldown ago: the next pass opens a new incident.
+    assert shell(other_process_db, RESOLVED_AN_HOUR_AGO, env=env).strip().endswith("True")
     manage(other_process_db, "compute_snapshots", env=env)
     assert counts(other_process_db, env)["alerts"] == 2
     assert log.read_text().count("PERFORMANCE: accuracy Alert") == 2

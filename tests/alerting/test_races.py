@@ -102,3 +102,77 @@ def test_racing_monitor_passes_for_one_slot_store_one_snapshot(make_rule, make_p
     assert sum(len(r.snapshots) for r in results) == 1
     assert HealthSnapshot.objects.count() == 1
     assert Alert.objects.count() == 1
+
+
+# --- SPEC §10: one incident, occurrences, one reminder per interval ---------------------
+
+RACERS = 16
+EVALUATE = ["alerting.add_alert"]
+
+
+def _racers(rule_pk, now, api_clients):
+    """Half monitor passes (each its own slot: every one evaluates), half API evaluations."""
+
+    def run(i):
+        if i % 2:
+            return len(run_monitor_pass(now=now, window_minutes=60).snapshots)
+        answer = api_clients[i].post(
+            "/api/v1/alert-rules/racing/evaluate/",
+            {"metric_value": 0.25, "model_version": "v1", "num_with_outcome": 4}, format="json",
+        )
+        assert answer.status_code in (200, 201), answer.content
+        return 1
+
+    return run
+
+
+@pytest.fixture
+def racing_setup(make_rule, make_prediction, api_client_for):
+    now = timezone.now()
+    for i in range(4):  # accuracy 0.25 over the last hour
+        make_prediction(model_version="v1", timestamp=now - timedelta(minutes=2),
+                        actual_outcome=1 if i == 0 else 0)
+    rule = make_rule(rule_id="racing", cooldown_minutes=0, channels=["console"],
+                     repeat_interval_minutes=30)
+    clients = [api_client_for(perms=EVALUATE) for _ in range(RACERS)]
+    return rule, clients
+
+
+def test_racing_passes_and_api_evaluations_open_one_incident(racing_setup):
+    rule, clients = racing_setup
+    evaluations = sum(race(_racers(rule.pk, None, clients), range(RACERS)))
+    assert evaluations == RACERS  # every one saw the condition
+    alert = Alert.objects.get()
+    assert alert.occurrences == RACERS
+    assert RuleCooldown.objects.get().state == "firing"
+    assert Delivery.objects.filter(kind=DeliveryKind.ALERT).count() == 1
+
+
+def test_racing_passes_and_api_evaluations_send_one_reminder_per_interval(racing_setup):
+    rule, clients = racing_setup
+    # The incident opened 31 min ago: a reminder is due, once.
+    from alerting.rules import evaluate
+
+    evaluate(rule, 0.25, "v1", now=timezone.now() - timedelta(minutes=31), deliver=False)
+    race(_racers(rule.pk, None, clients), range(RACERS))
+    alert = Alert.objects.get()
+    assert alert.occurrences == 1 + RACERS
+    assert alert.reminders_sent == 1
+    assert list(Delivery.objects.filter(kind=DeliveryKind.REMINDER)
+                .values_list("reminder_number", flat=True)) == [1]
+    # Another round inside the same interval: no second reminder.
+    race(_racers(rule.pk, None, clients), range(RACERS))
+    alert.refresh_from_db()
+    assert alert.occurrences == 1 + 2 * RACERS
+    assert alert.reminders_sent == 1
+
+
+def test_the_database_refuses_a_second_unresolved_alert_of_a_rule_and_version(make_rule):
+    from django.db import IntegrityError, transaction
+
+    rule = make_rule(rule_id="guarded")
+    Alert.objects.create(severity="warning", title="t", message="m", rule=rule,
+                         model_version="v1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Alert.objects.create(severity="warning", title="t", message="m", rule=rule,
+                             model_version="v1")

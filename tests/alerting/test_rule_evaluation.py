@@ -86,12 +86,15 @@ def test_rule_fires_once_then_stays_quiet_inside_its_cooldown(make_rule):
     assert Alert.objects.count() == 1
 
 
-def test_rule_fires_again_after_its_cooldown(make_rule):
+def test_a_condition_that_keeps_holding_is_one_incident_past_the_cooldown(make_rule):
+    # SPEC §10: the cooldown counts from a resolution; an open incident is updated.
     rule = make_rule(cooldown_minutes=60)
     evaluate_rule(rule, 0.5, "v1", now=NOW)
-    second = evaluate_rule(rule, 0.5, "v1", now=NOW + timedelta(minutes=61))
-    assert second is not None
-    assert Alert.objects.count() == 2
+    assert evaluate_rule(rule, 0.4, "v1", now=NOW + timedelta(minutes=61)) is None
+    alert = Alert.objects.get()
+    assert alert.occurrences == 2
+    assert alert.last_value == 0.4
+    assert alert.last_seen_at == NOW + timedelta(minutes=61)
 
 
 def test_cooldown_is_kept_in_the_database_not_on_the_rule_object(make_rule):
@@ -103,10 +106,12 @@ def test_cooldown_is_kept_in_the_database_not_on_the_rule_object(make_rule):
     assert cooldown.last_fired_at == NOW
 
 
-def test_zero_cooldown_fires_every_time(make_rule):
+def test_zero_cooldown_opens_a_new_incident_right_after_a_resolution(make_rule):
     rule = make_rule(cooldown_minutes=0)
-    evaluate_rule(rule, 0.5, "v1", now=NOW)
-    assert evaluate_rule(rule, 0.5, "v1", now=NOW + timedelta(seconds=1)) is not None
+    first = evaluate_rule(rule, 0.5, "v1", now=NOW)
+    evaluate_rule(rule, 0.9, "v1", now=NOW + timedelta(seconds=1))
+    second = evaluate_rule(rule, 0.5, "v1", now=NOW + timedelta(seconds=2))
+    assert second is not None and second.pk != first.pk
 
 
 def test_two_versions_each_get_their_own_alert(make_rule):
@@ -169,8 +174,9 @@ def test_auto_resolve_when_the_condition_stops_holding_then_fire_again(make_rule
 
     # Inside the cooldown the condition returning does not page anyone yet …
     assert evaluate_rule(rule, 0.5, "v1", now=NOW + timedelta(minutes=6)) is None
-    # … after it, a new alert opens.
-    again = evaluate_rule(rule, 0.5, "v1", now=NOW + timedelta(minutes=11))
+    # … once the cooldown has passed since the resolution (at +5 min), a new alert opens.
+    assert evaluate_rule(rule, 0.5, "v1", now=NOW + timedelta(minutes=14)) is None
+    again = evaluate_rule(rule, 0.5, "v1", now=NOW + timedelta(minutes=15))
     assert again is not None and again.pk != alert.pk
     assert again.status == AlertStatus.OPEN
 

@@ -90,11 +90,15 @@ def test_cooldown_survives_a_new_alerting_system():
     assert AlertRow.objects.count() == 2
 
 
-def test_zero_cooldown_fires_every_time():
+def test_evaluate_rule_returns_the_alert_only_when_a_notification_goes_out():
+    # SPEC §10: a new incident notifies; the same incident seen again does not (no
+    # reminder interval), and returns None while it stays one alert.
     system = AlertingSystem()
     rule = low_accuracy(cooldown_minutes=0)
-    assert system.evaluate_rule(rule, 0.6, "v1") is not None
-    assert system.evaluate_rule(rule, 0.6, "v1") is not None
+    first = system.evaluate_rule(rule, 0.6, "v1")
+    assert first is not None
+    assert system.evaluate_rule(rule, 0.6, "v1") is None
+    assert [a.alert_id for a in system.get_alerts()] == [first.alert_id]
 
 
 def test_add_rule_stores_and_updates_a_rule_row():

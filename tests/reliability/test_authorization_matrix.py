@@ -59,6 +59,13 @@ RULES: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("alertrule-detail", "DELETE"): ("alerting.delete_alertrule",),
     # Evaluating a rule on a pushed value may create an alert.
     ("alertrule-evaluate", "POST"): ("alerting.add_alert",),
+    # SPEC §10: statistics; a preview stores nothing (any signed-in user); silences.
+    ("alertrule-statistics", "GET"): READ,
+    ("alertrule-preview", "POST"): READ,
+    ("silence-list", "GET"): READ,
+    ("silence-list", "POST"): ("alerting.add_silence",),
+    ("silence-detail", "GET"): READ,
+    ("silence-expire", "POST"): ("alerting.change_silence",),
     # Registry, drift, retraining decisions (§8)
     ("modelversion-list", "GET"): READ,
     ("modelversion-list", "POST"): ("predictions.add_modelversion",),

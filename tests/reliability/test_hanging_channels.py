@@ -147,7 +147,12 @@ def test_hanging_channels_cannot_stall_monitor_or_ingestion(site_db, serve, hang
     assert hanging_server.waiting_clients() == 0  # every connection given up by the client
 
     # The web request that computes snapshots and delivers its own alerts is bounded too:
-    # it answers, with its notifications recorded as timed out, to be retried.
+    # it answers, with its notifications recorded as timed out, to be retried. (The first
+    # incident is resolved first: while it is open, the rule updates it, SPEC §10.)
+    [(alert_id,)] = site_db.query("SELECT alert_id FROM alerting_alert")
+    resolved = request(server.base, "POST", f"/api/v1/alerts/{alert_id}/resolve/",
+                       token=SUPERUSER_TOKEN, body={"note": "seen"})
+    assert resolved.status == 200, resolved.body[:300]
     computed = request(server.base, "POST", "/api/v1/health-snapshots/compute/",
                        token=SUPERUSER_TOKEN, body={"model_version": "v1"},
                        timeout=HANG_SECONDS)

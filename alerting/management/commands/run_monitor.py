@@ -29,7 +29,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--interval", type=float, default=60.0, help="Seconds between passes (default 60)."
+            "--interval", type=float, default=settings.MONITORING_MONITOR_INTERVAL_SECONDS,
+            help="Seconds between passes (default MONITORING_MONITOR_INTERVAL_SECONDS, "
+                 "%(default)s).",
         )
         parser.add_argument("--once", action="store_true", help="Run one pass and exit.")
         parser.add_argument(
