@@ -56,7 +56,7 @@ def step_for(length: timedelta) -> str:
         if hours / step_hours <= MAX_CHART_POINTS:
             return step
     raise RangeError(
-        "end", f"The range is too long: at most {MAX_CHART_POINTS} days can be shown."
+        "end", f"end: the range is too long; at most {MAX_CHART_POINTS} days can be shown."
     )
 
 
@@ -68,16 +68,16 @@ def _moment(parameter: str, text: str, is_end: bool) -> datetime:
         moment = None if day else parse_datetime(text)
     except ValueError:
         moment = None
+    if day is None and moment is None:
+        raise RangeError(parameter, f"{parameter}: {text!r} is not a date (YYYY-MM-DD).")
+    if not date(1970, 1, 2) <= (day or moment.date()) <= date(9998, 12, 31):
+        raise RangeError(parameter, f"{parameter}: {text!r} is out of range.")
     if day is not None:
         # A date means the whole day: an end date is included up to its midnight.
-        moment = datetime.combine(day + timedelta(days=1) if is_end else day, time(), UTC)
-    elif moment is None:
-        raise RangeError(parameter, f"{parameter}: {text!r} is not a date (YYYY-MM-DD).")
-    elif timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=UTC)
-    if not date(1970, 1, 2) <= moment.date() <= date(9998, 12, 31):
-        raise RangeError(parameter, f"{parameter}: {text!r} is out of range.")
-    return moment
+        return datetime.combine(day + timedelta(days=1) if is_end else day, time(), UTC)
+    if timezone.is_naive(moment):
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def custom_label(start: datetime, end: datetime) -> str:
