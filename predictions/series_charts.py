@@ -43,12 +43,28 @@ class Secondary:
     thresholds: Sequence[Threshold] = ()
 
 
-def _time_format(start: datetime, end: datetime) -> str:
-    if end - start <= timedelta(days=1):
-        return "%H:%M"
-    if end - start <= timedelta(days=10):
-        return "%m-%d %H:%M"
-    return "%Y-%m-%d"
+def _x_ticks(axis_start: datetime, axis_end: datetime, step: timedelta) -> list[tuple]:
+    """(time, label) of the x axis: hours within a day or three, midnights beyond."""
+    span = axis_end - axis_start
+    if span <= timedelta(days=3):
+        time_format = "%H:%M" if span <= timedelta(hours=26) else "%m-%d %H:%M"
+        count = X_TICKS if span <= timedelta(hours=26) else 3
+        buckets = span / step
+        # On bucket boundaries, so that the labels read as round times.
+        return [(at, at.strftime(time_format)) for at in (
+            axis_start + step * round(buckets * i / (count - 1)) for i in range(count))]
+    days = span.days
+    every = max(1, -(-days // (X_TICKS - 1)))
+    first = datetime.combine(axis_start.date(), datetime.min.time(), axis_start.tzinfo)
+    if first < axis_start:
+        first += timedelta(days=1)
+    time_format = "%m-%d" if days <= 120 else "%Y-%m-%d"
+    ticks = []
+    at = first
+    while at <= axis_end:
+        ticks.append((at, at.strftime(time_format)))
+        at += timedelta(days=every)
+    return ticks
 
 
 def _runs(points, x_of, y_of) -> list[list[str]]:
@@ -79,8 +95,8 @@ def series_chart_svg(
     thresholds: Sequence[Threshold] = (),
     markers: Sequence[Marker] = (),
     secondary: Secondary | None = None,
-    width: int = 640,
-    height: int = 250,
+    width: int = 480,
+    height: int = 220,
 ) -> SafeString:
     """``points`` are (bucket start, value or None) in time order over [start, end).
 
@@ -147,13 +163,14 @@ def series_chart_svg(
             f'<text class="chart-tick" x="{left - 6}" y="{y}" text-anchor="end" '
             f'dominant-baseline="middle">{escape(value_format.format(tick))}</text>'
         )
-    time_format = _time_format(axis_start, axis_end)
-    for i in range(X_TICKS):
-        at = axis_start + (axis_end - axis_start) * i / (X_TICKS - 1)
-        anchor = "start" if i == 0 else "end" if i == X_TICKS - 1 else "middle"
+    for at, label in _x_ticks(axis_start, axis_end, step):
+        x = x_of(at)
+        anchor = "start" if x < left + 24 else "end" if x > left + plot_w - 24 else "middle"
         parts.append(
-            f'<text class="chart-tick chart-x-tick" x="{_num(x_of(at))}" y="{height - 10}" '
-            f'text-anchor="{anchor}">{escape(at.strftime(time_format))}</text>'
+            f'<text class="chart-tick chart-x-tick" x="{_num(x)}" y="{height - 10}" '
+            f'text-anchor="{anchor}">{escape(label)}</text>'
+            f'<line class="chart-grid" x1="{_num(x)}" x2="{_num(x)}" y1="{top + plot_h}" '
+            f'y2="{top + plot_h + 4}"/>'
         )
     if y_label:
         parts.append(
