@@ -84,6 +84,8 @@ def custom_label(start: datetime, end: datetime) -> str:
     whole_days = start.time() == time() and end.time() == time()
     if whole_days:
         last_day = (end - timedelta(days=1)).date()
+        if last_day == start.date():
+            return f"{start:%Y-%m-%d}"
         return f"{start:%Y-%m-%d} – {last_day:%Y-%m-%d}"
     return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
 
