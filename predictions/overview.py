@@ -15,7 +15,7 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from predictions.metrics import MetricWindow, _aggregates, calibration_bin
-from predictions.models import CALIBRATION_BINS, HealthSnapshot, Prediction, PredictionHour
+from predictions.models import CALIBRATION_BINS, Prediction, PredictionHour
 from predictions.rollups import epoch_hour, hour_start
 from predictions.series import hour_sums_by_version
 from predictions.window_sums import WindowSums
@@ -110,17 +110,6 @@ def version_overview(
          "last_seen": last_seen.get(version)}
         for version, version_figures in figures.items()
     ]
-
-
-def snapshot_series(model_version: str, limit: int = 200) -> list[HealthSnapshot]:
-    """The version's newest ``limit`` snapshots, oldest first (for trend charts)."""
-    newest = (
-        HealthSnapshot.objects.filter(model_version=model_version)
-        .order_by("-timestamp", "-id")
-        .only("timestamp", "accuracy", "f1_score", "expected_calibration_error",
-              "num_predictions", "num_with_outcome")[:limit]
-    )
-    return list(reversed(newest))
 
 
 def distinct_model_versions(model=Prediction, limit: int = 500) -> list[str]:
