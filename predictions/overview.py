@@ -1,87 +1,115 @@
 """What the pages show about every model version at once, in grouped queries.
 
-``predictions.metrics`` computes one version's window; the dashboard needs the same
-figures for every version, so this module computes them in ONE query grouped by
-(version, calibration bin) instead of a query per version. The figures follow SPEC §4
-exactly (tests compare them with ``window_metrics``).
+``predictions.metrics`` computes one version's window; the dashboard and the registry need
+the same figures for every version, so this module reads the hourly aggregates grouped by
+version (and scans the partial first hour grouped by version) instead of a query per
+version. The figures come from the same ``WindowSums`` (tests compare them with
+``metrics_of``).
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connections, router
-from django.db.models import Avg, Count, Max
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from predictions.metrics import CORRECT, LABELLED, calibration_bin
-from predictions.models import HealthSnapshot, Prediction
+from predictions.metrics import MetricWindow, _aggregates, calibration_bin
+from predictions.models import CALIBRATION_BINS, Prediction, PredictionHour
+from predictions.rollups import epoch_hour, hour_start
+from predictions.series import hour_sums_by_version
+from predictions.window_sums import WindowSums
 
 DASHBOARD_WINDOW_MINUTES = 24 * 60
+# The windows a page offers for its per-version figures (?window=): minutes, label.
+WINDOW_CHOICES = {"1h": (60, "1 h"), "24h": (24 * 60, "24 h"), "7d": (7 * 24 * 60, "7 d"),
+                  "30d": (30 * 24 * 60, "30 d")}
+DEFAULT_WINDOW = "24h"
+OVERVIEW_FIGURES = (
+    "num_predictions", "num_with_outcome", "accuracy", "f1_score",
+    "expected_calibration_error", "label_coverage",
+)
+
+
+def scan_sums_by_version(predictions: QuerySet[Prediction]) -> dict[str, WindowSums]:
+    """``metrics.scan_sums`` of each version of a set of rows, in one grouped pass."""
+    sums: dict[str, WindowSums] = {}
+    for g in (
+        predictions.annotate(calibration_bin=calibration_bin(CALIBRATION_BINS))
+        .values("model_version", "calibration_bin", "predicted_outcome", "actual_outcome")
+        .annotate(n=Count("id"), **_aggregates())
+        .order_by()
+    ):
+        version_sums = sums.setdefault(g["model_version"], WindowSums())
+        predicted, actual, n = g["predicted_outcome"], g["actual_outcome"], g["n"]
+        version_sums.add_label_free(
+            n, g["confidence_sum"], g["shifted_sum"], g["shifted_squares"], g["entropy_sum"],
+            n if predicted == 1 else 0, g["with_latency"], g["low"], g["high"],
+        )
+        if actual is not None:
+            version_sums.add_cell(predicted, actual, n, g["confidence_sum"], g["squared_error"])
+            version_sums.add_bin(g["calibration_bin"], n, n if predicted == actual else 0,
+                                 g["confidence_sum"])
+    return sums
+
+
+def window_figures_by_version(
+    window_minutes: int = DASHBOARD_WINDOW_MINUTES, now: datetime | None = None,
+    versions: list[str] | None = None,
+) -> dict[str, dict]:
+    """{version: its figures over the last ``window_minutes``} for the versions with
+    predictions in that window — what ``metrics_of(MetricWindow.last(version, …))`` gives,
+    in three queries whatever the number of versions: the whole hours from the aggregates
+    (two grouped reads), the partial first hour from one grouped scan of its rows.
+    """
+    window = MetricWindow.last(None, window_minutes, now)
+    first_whole = -(-int(window.start.timestamp()) // 3600)
+    sums = hour_sums_by_version(first_whole, None, versions)
+    if hour_start(first_whole) > window.start:
+        edge = MetricWindow(None, window.start, hour_start(first_whole)).predictions()
+        if versions is not None:
+            edge = edge.filter(model_version__in=versions)
+        for version, edge_sums in scan_sums_by_version(edge).items():
+            sums.setdefault(version, WindowSums()).merge(edge_sums)
+    figures = {}
+    for version, version_sums in sorted(sums.items()):
+        if version_sums.n:
+            figures[version] = version_sums.figures()
+    return figures
 
 
 def version_overview(
-    window_minutes: int = DASHBOARD_WINDOW_MINUTES, now=None, n_bins: int = 10
+    window_minutes: int = DASHBOARD_WINDOW_MINUTES, now: datetime | None = None
 ) -> list[dict]:
-    """Per model version with predictions in the window, sorted by version:
+    """Per model version with predictions in the last ``window_minutes``, sorted by version:
 
-    ``model_version, num_predictions, num_with_outcome, accuracy,
-    expected_calibration_error, last_seen`` (accuracy and ECE None without labels).
+    ``model_version, num_predictions, num_with_outcome, accuracy, f1_score,
+    expected_calibration_error, label_coverage, last_seen`` (labelled figures None
+    without labels), from the same engine as every other figure (``WindowSums``).
     """
     now = now or timezone.now()
-    rows = (
-        Prediction.objects.filter(timestamp__gte=now - timedelta(minutes=window_minutes))
-        .annotate(calibration_bin=calibration_bin(n_bins))
-        .values("model_version", "calibration_bin")
-        .annotate(
-            count=Count("id"),
-            labelled=Count("id", filter=LABELLED),
-            correct=Count("id", filter=CORRECT),
-            labelled_confidence=Avg("confidence", filter=LABELLED),
-            last_seen=Max("timestamp"),
-        )
-        .order_by("model_version", "calibration_bin")
-    )
-    versions: dict[str, dict] = {}
-    for row in rows:
-        version = versions.setdefault(
-            row["model_version"],
-            {"model_version": row["model_version"], "num_predictions": 0,
-             "num_with_outcome": 0, "num_correct": 0, "last_seen": None, "bins": []},
-        )
-        version["num_predictions"] += row["count"]
-        version["num_with_outcome"] += row["labelled"]
-        version["num_correct"] += row["correct"]
-        if version["last_seen"] is None or row["last_seen"] > version["last_seen"]:
-            version["last_seen"] = row["last_seen"]
-        if row["labelled"]:
-            version["bins"].append(row)
-    overview = []
-    for version in versions.values():
-        labelled = version["num_with_outcome"]
-        bins = version.pop("bins")
-        version["accuracy"] = version["num_correct"] / labelled if labelled else None
-        version["expected_calibration_error"] = (
-            sum(
-                b["labelled"] / labelled
-                * abs(b["correct"] / b["labelled"] - b["labelled_confidence"])
-                for b in bins
-            )
-            if labelled
-            else None
-        )
-        overview.append(version)
-    return overview
-
-
-def snapshot_series(model_version: str, limit: int = 200) -> list[HealthSnapshot]:
-    """The version's newest ``limit`` snapshots, oldest first (for trend charts)."""
+    figures = window_figures_by_version(window_minutes, now)
     newest = (
-        HealthSnapshot.objects.filter(model_version=model_version)
-        .order_by("-timestamp", "-id")
-        .only("timestamp", "accuracy", "f1_score", "expected_calibration_error",
-              "num_predictions", "num_with_outcome")[:limit]
+        Prediction.objects.filter(model_version=OuterRef("model_version"))
+        .order_by("-timestamp").values("timestamp")[:1]
     )
-    return list(reversed(newest))
+    # The newest prediction of each version, one index probe each, in one query.
+    last_seen = dict(
+        PredictionHour.objects.filter(
+            model_version__in=list(figures),
+            hour__gte=epoch_hour(now - timedelta(minutes=window_minutes)),
+        )
+        .values("model_version")
+        .annotate(hours=Sum("n"), last_seen=Subquery(newest))
+        .values_list("model_version", "last_seen")
+        .order_by()
+    )
+    return [
+        {"model_version": version,
+         **{name: version_figures[name] for name in OVERVIEW_FIGURES},
+         "last_seen": last_seen.get(version)}
+        for version, version_figures in figures.items()
+    ]
 
 
 def distinct_model_versions(model=Prediction, limit: int = 500) -> list[str]:

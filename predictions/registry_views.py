@@ -12,6 +12,7 @@ from django.views.decorators.http import require_safe
 
 from predictions.charts import bar_chart_svg
 from predictions.models import DriftReport
+from predictions.overview import DEFAULT_WINDOW, WINDOW_CHOICES, window_figures_by_version
 from predictions.registry import timeline, version_exists, versions_overview
 
 # Stage → the badge colour the stylesheet already has.
@@ -22,6 +23,21 @@ STAGE_BADGES = {
     "archived": "delivery-pending",
     "unregistered": "delivery-pending",
 }
+
+
+def _with_window_figures(entries, window_key):
+    """Each entry's accuracy and labelled count over the ?window= (as on the dashboard)."""
+    minutes = WINDOW_CHOICES[window_key][0]
+    figures = window_figures_by_version(minutes, versions=[e["version"] for e in entries])
+    for entry in entries:
+        version_figures = figures.get(entry["version"], {})
+        entry["window_accuracy"] = version_figures.get("accuracy")
+        entry["window_labelled"] = version_figures.get("num_with_outcome", 0)
+    return entries
+
+
+def _window_key(request):
+    return request.GET.get("window") or DEFAULT_WINDOW
 
 
 def _with_badge(entry):
@@ -62,9 +78,19 @@ def _feature_rows(report: DriftReport):
 @require_safe
 @login_required
 def registry(request):
-    """Every model version: stage, prediction figures, latest snapshot."""
-    versions = [_with_badge(entry) for entry in versions_overview()]
-    return render(request, "predictions/registry.html", {"versions": versions})
+    """Every model version: stage, prediction figures, accuracy over a window."""
+    window_key = _window_key(request)
+    context = {"window_choices": [(k, label) for k, (_, label) in WINDOW_CHOICES.items()],
+               "window_key": window_key}
+    if window_key not in WINDOW_CHOICES:
+        context.update(window_key=DEFAULT_WINDOW, versions=[], window_error=(
+            f"window: {window_key!r} is not one of {', '.join(WINDOW_CHOICES)}."))
+        return render(request, "predictions/registry.html", context, status=400)
+    versions = _with_window_figures(
+        [_with_badge(entry) for entry in versions_overview()], window_key
+    )
+    context.update(versions=versions, window_label=WINDOW_CHOICES[window_key][1])
+    return render(request, "predictions/registry.html", context)
 
 
 @require_safe
@@ -75,6 +101,7 @@ def version_page(request, version):
         raise Http404(f"No model version {version!r}.")
     overview = versions_overview(versions=[version])
     entry = _with_badge(overview[0]) if overview else {"version": version, "stage": "-"}
+    _with_window_figures([entry], DEFAULT_WINDOW)
     reports = DriftReport.objects.filter(model_version=version).order_by("-created_at", "-id")
     latest_report = reports.first()
     events = timeline(version)

@@ -141,6 +141,15 @@ def hour_sums(model_version: str | None, first_hour: int | None,
     return _grouped_sums(model_version, first_hour, end_hour, None).get(0, WindowSums())
 
 
+def hour_sums_by_version(first_hour: int | None, end_hour: int | None,
+                         versions: list[str] | None = None) -> dict[str, WindowSums]:
+    """{version: the sums of its whole hours [first_hour, end_hour)}, in one grouped read."""
+    sums = _grouped_sums(None, first_hour, end_hour, "model_version")
+    if versions is not None:
+        sums = {version: sums[version] for version in versions if version in sums}
+    return sums
+
+
 def metric_series(
     model_version: str,
     start: datetime,

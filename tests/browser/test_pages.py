@@ -171,8 +171,10 @@ def test_model_page_shows_its_charts(page, make_user):
     page.screenshot(path=page.screenshot_dir / "dashboard.png", full_page=True)
     page.get_by_role("link", name="v1", exact=True).click()
     expect(page.locator("h1")).to_have_text("Model version v1")
-    expect(page.locator("svg.chart")).to_have_count(4)
-    expect(page.locator("svg.chart-line-chart polyline.chart-line")).to_have_count(3)
+    # Six series charts (volume+coverage, accuracy, F1, ECE, positive rate, latency p95;
+    # no latencies here) and the reliability diagram.
+    expect(page.locator("svg.chart")).to_have_count(7)
+    expect(page.locator("svg.chart-series polyline.chart-line")).to_have_count(6)
     expect(page.locator("svg.chart-reliability rect.chart-bar").first).to_be_visible()
     for chart in page.locator("svg.chart").all():
         box = chart.bounding_box()

@@ -95,8 +95,9 @@ def test_dashboard_query_count_does_not_grow_with_versions(
     for n in range(12):
         labelled(make_prediction, f"v{n}", [(1, 1, 0.9), (0, 1, 0.4)])
         alert(f"v{n}")
-    # session + user + overview + open alerts + severities, whatever the number of versions
-    with django_assert_max_num_queries(6):
+    # session + user + whole hours (2) + first partial hour + last seen + open alerts +
+    # severities, whatever the number of versions
+    with django_assert_max_num_queries(8):
         assert client.get("/").status_code == 200
 
 
@@ -106,29 +107,26 @@ def test_dashboard_shows_versions_with_only_open_alerts(make_user, make_predicti
     assert "v-old" in page
 
 
-def test_model_page_has_trend_charts_and_reliability_diagram(make_user, make_prediction):
+def test_model_page_has_series_charts_and_reliability_diagram(make_user, make_prediction):
     labelled(make_prediction, "v1", ROWS_V1)
-    now = timezone.now()
-    for hours, accuracy in [(3, 0.9), (2, 0.85), (1, 0.8)]:
-        HealthSnapshot.objects.create(
-            model_version="v1", timestamp=now - timedelta(hours=hours), accuracy=accuracy,
-            f1_score=accuracy - 0.05, expected_calibration_error=0.1, num_predictions=10,
-        )
     alert("v1")
     response = logged_in(make_user).get("/models/v1/")
     assert response.status_code == 200
     page = response.content.decode()
-    assert page.count("<svg") == 4
-    assert page.count('class="chart-line"') == 3
+    # Six series charts (volume, accuracy, F1, ECE, positive rate, latency) + reliability.
+    assert page.count("<svg") == 7
+    assert page.count('class="chart line-chart') == 0 and page.count("chart-series") == 6
     assert "Reliability diagram" in page and 'class="chart-diagonal"' in page
     assert "PERFORMANCE: accuracy Alert" in page
     assert "<script" not in page
 
 
-def test_model_page_without_snapshots_says_no_data(make_user, make_prediction):
-    make_prediction(model_version="v1")
+def test_model_page_charts_come_from_the_series_not_from_snapshots(make_user, make_prediction):
+    make_prediction(model_version="v1")  # no latency, no outcome
+    HealthSnapshot.objects.create(model_version="v1", timestamp=timezone.now(), accuracy=0.9)
     page = logged_in(make_user).get("/models/v1/").content.decode()
-    assert "No data yet" in page and "No labelled predictions yet" in page
+    assert "No data in this range" in page and "No labelled predictions yet" in page
+    assert "0.900" not in page
 
 
 def test_unknown_model_version_is_404(make_user):
