@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 
 from alerting.choices import AlertStatus, Severity
 from alerting.models import Alert, AlertRule, RuleCooldown
@@ -21,6 +21,7 @@ from predictions.storage import one_line
 ALERT_CORE = ("timestamp", "severity", "title", "message", "metric_name", "metric_value",
               "threshold", "component", "model_version")
 ALERTS_PER_TRANSACTION = 1000
+IMPORT = "import"  # who resolved the legacy alerts merged into one incident
 
 
 def alert_row(record: dict) -> dict | str:
@@ -133,9 +134,10 @@ def _import_alert(run: ImportRun, record: Record, counts: FileReport, watermark:
     if len(alert_id) > Alert._meta.get_field("alert_id").max_length:
         run.reject(counts, record.number, record.raw, f"alert_id {alert_id!r} is too long")
         return
+    row = {**row, "alert_id": alert_id, **_merged_into_incident(row, alert_id)}
     try:
         with transaction.atomic():
-            Alert.objects.create(**{**row, "alert_id": alert_id})
+            Alert.objects.create(**row)
     except REFUSED as exc:
         run.reject(counts, record.number, record.raw,
                    f"refused by the database: {one_line(exc)}")
@@ -145,6 +147,33 @@ def _import_alert(run: ImportRun, record: Record, counts: FileReport, watermark:
     if alert_id != base_id and len(renamed) < MAX_LISTED_REJECTIONS:
         renamed.append({"file": counts.file, "line": record.number, "alert_id": base_id,
                         "stored_as": alert_id})
+
+
+def _merged_into_incident(row: dict, alert_id: str) -> dict:
+    """One incident per rule and version (SPEC §10): the legacy library fired a new alert
+    after every cooldown; of a rule's open alerts for one version the newest stays open,
+    carrying the others' occurrences, and the others are stored resolved by the import
+    with a note naming it. Returns the fields that change on the alert being imported."""
+    if row["rule"] is None:
+        return {}
+    incident = (
+        Alert.objects.unresolved().select_for_update()
+        .filter(rule=row["rule"], model_version=row["model_version"]).first()
+    )
+    if incident is None:
+        return {"last_value": row["metric_value"], "last_seen_at": row["timestamp"]}
+    merged = {"status": AlertStatus.RESOLVED, "resolved_by": IMPORT,
+              "resolution_note": "merged into {}"}
+    if row["timestamp"] >= incident.timestamp:  # the new one is the open incident
+        Alert.objects.filter(pk=incident.pk).update(
+            **{**merged, "resolution_note": merged["resolution_note"].format(alert_id)},
+            resolved_at=row["timestamp"],
+        )
+        return {"occurrences": incident.occurrences + 1, "last_value": row["metric_value"],
+                "last_seen_at": row["timestamp"]}
+    Alert.objects.filter(pk=incident.pk).update(occurrences=F("occurrences") + 1)
+    return {**merged, "resolution_note": merged["resolution_note"].format(incident.alert_id),
+            "resolved_at": incident.timestamp}
 
 
 def rebuild_cooldowns() -> int:
@@ -170,6 +199,14 @@ def rebuild_cooldowns() -> int:
             ).update(last_fired_at=newest)
         if rule_id not in newest_per_rule or newest_per_rule[rule_id] < newest:
             newest_per_rule[rule_id] = newest
+    # A pair with an open incident is firing; the engine then updates that incident.
+    for rule_id, version, since in (
+        Alert.objects.unresolved().filter(rule__isnull=False)
+        .values_list("rule_id", "model_version", "timestamp")
+    ):
+        RuleCooldown.objects.filter(rule_id=rule_id, model_version=version).exclude(
+            state="firing"
+        ).update(state="firing", since=since)
     for rule_id, newest in newest_per_rule.items():
         AlertRule.objects.filter(pk=rule_id).filter(
             Q(last_triggered__isnull=True) | Q(last_triggered__lt=newest)
