@@ -1,15 +1,28 @@
 """Forms of the alerting app: the rule editor of the admin, alert notes and list filters."""
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.html import format_html, format_html_join
 
 from alerting.choices import AlertStatus, ChannelName, Severity
 from alerting.lifecycle import NOTE_MAX_LENGTH
 from alerting.models import AlertRule
+from alerting.rule_checks import AGGREGATES
+from predictions.choices import MetricName
 
 # The typed form fields that stand for the keys of AlertRule.conditions.
-CONDITION_FIELDS = ("min_value", "max_value", "min_samples", "webhook_url")
+CONDITION_FIELDS = ("min_value", "max_value", "min_samples", "webhook_url", "aggregate")
 # A pseudo-status of the alert list filter: open or acknowledged.
 UNRESOLVED = "unresolved"
+
+
+class MetricNameInput(forms.TextInput):
+    """A text box that suggests the §4 metric names; ``custom:<name>`` is typed freely."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        list_id = f"{name}-suggestions"
+        box = super().render(name, value, {**(attrs or {}), "list": list_id}, renderer)
+        options = format_html_join("", '<option value="{}">', ((v,) for v in MetricName.values))
+        return format_html('{}<datalist id="{}">{}</datalist>', box, list_id, options)
 
 
 class AlertRuleForm(forms.ModelForm):
@@ -39,6 +52,12 @@ class AlertRuleForm(forms.ModelForm):
         min_value=0,
         help_text="Fire only when the snapshot has at least this many labelled predictions.",
     )
+    aggregate = forms.ChoiceField(
+        choices=[("", "—"), *((a, a) for a in AGGREGATES)],
+        required=False,
+        help_text="custom:<name> rules only: how the window's pushed values are combined "
+        "(default avg).",
+    )
     webhook_url = forms.URLField(
         required=False,
         assume_scheme="https",
@@ -53,6 +72,7 @@ class AlertRuleForm(forms.ModelForm):
             "cooldown_minutes", "pending_evaluations", "recovery_threshold",
             "repeat_interval_minutes", "window_minutes", "channels",
         ]
+        widgets = {"metric_name": MetricNameInput}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

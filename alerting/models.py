@@ -1,18 +1,16 @@
 """Alert rules, the alerts they fire, their deliveries, and the approval queue (SPEC §2, §5, §8)."""
-import math
 import secrets
 import time
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
+from alerting import rule_checks
 from alerting.choices import (
     ActionStatus,
     ActionType,
     AlertStatus,
-    ChannelName,
     Comparison,
     DeliveryKind,
     DeliveryStatus,
@@ -20,8 +18,6 @@ from alerting.choices import (
     RuleStateName,
     Severity,
 )
-from predictions.choices import MetricName
-from predictions.metrics import MAX_WINDOW_MINUTES
 
 
 def new_alert_id():
@@ -39,7 +35,12 @@ class AlertRule(models.Model):
     rule_id = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200, blank=True, default="")
     description = models.TextField(blank=True, default="")
-    metric_name = models.CharField(max_length=64, choices=MetricName.choices)
+    # One of MetricName, or "custom:<name>" for a metric services push (SPEC §9).
+    metric_name = models.CharField(
+        max_length=64,
+        help_text="A metric of §4 (accuracy, f1_score, num_predictions, …) or "
+        "custom:<name> for a metric services push (with conditions.aggregate).",
+    )
     threshold = models.FloatField()
     comparison = models.CharField(max_length=2, choices=Comparison.choices)
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
@@ -87,9 +88,6 @@ class AlertRule(models.Model):
     def __str__(self):
         return self.name or self.rule_id
 
-    # Keys a rule's conditions may hold; anything else is refused as a likely typo.
-    CONDITION_KEYS = ("min_value", "max_value", "min_samples", "webhook_url")
-
     def clean(self):
         """Check every field a person edits (admin form and API share this).
 
@@ -97,15 +95,16 @@ class AlertRule(models.Model):
         """
         super().clean()
         errors = {}
-        if self.metric_name not in MetricName.values:
-            errors["metric_name"] = f"Unknown metric {self.metric_name!r}."
+        metric_error = rule_checks.metric_name_error(self.metric_name, self.conditions)
+        if metric_error:
+            errors["metric_name"] = metric_error
         if self.comparison not in Comparison.values:
             errors["comparison"] = (
                 f"Comparison must be one of {', '.join(Comparison.values)}."
             )
         if self.severity not in Severity.values:
             errors["severity"] = f"Severity must be one of {', '.join(Severity.values)}."
-        if not _is_finite_number(self.threshold):
+        if not rule_checks.is_finite_number(self.threshold):
             errors["threshold"] = "Threshold must be a finite number."
         if (
             self.cooldown_minutes is None
@@ -114,129 +113,18 @@ class AlertRule(models.Model):
             or self.cooldown_minutes < 0
         ):
             errors["cooldown_minutes"] = "Cooldown must be a whole number of minutes ≥ 0."
-        errors.update(rule_policy_errors(self))
+        errors.update(rule_checks.rule_policy_errors(self))
 
-        channels_error = self._channels_error()
+        channels_error = rule_checks.channels_error(self.channels)
         if channels_error:
             errors["channels"] = channels_error
-        conditions_error = self._conditions_error()
+        conditions_error = rule_checks.conditions_error(
+            self.conditions, self.channels, self.metric_name
+        )
         if conditions_error:
             errors["conditions"] = conditions_error
         if errors:
             raise ValidationError(errors)
-
-    def _channels_error(self):
-        if not isinstance(self.channels, list):
-            return "Channels must be a list of channel names."
-        unknown = [c for c in self.channels if c not in ChannelName.values]
-        if unknown:
-            return (
-                f"Unknown channel(s) {', '.join(map(repr, unknown))}; "
-                f"choose from {', '.join(ChannelName.values)}."
-            )
-        if len(set(self.channels)) != len(self.channels):
-            return "Each channel may be listed only once."
-        return None
-
-    def _conditions_error(self):
-        conditions = self.conditions
-        if conditions is None:
-            conditions = {}
-        if not isinstance(conditions, dict):
-            return "Conditions must be an object, e.g. {\"min_samples\": 30}."
-        unknown = sorted(set(conditions) - set(self.CONDITION_KEYS))
-        if unknown:
-            return (
-                f"Unknown condition(s) {', '.join(map(repr, unknown))}; "
-                f"allowed: {', '.join(self.CONDITION_KEYS)}."
-            )
-        problems = []
-        for key in ("min_value", "max_value"):
-            if key in conditions and not _is_finite_number(conditions[key]):
-                problems.append(f"{key} must be a finite number.")
-        if (
-            not problems
-            and "min_value" in conditions
-            and "max_value" in conditions
-            and conditions["min_value"] > conditions["max_value"]
-        ):
-            problems.append(
-                f"min_value ({conditions['min_value']}) must not exceed "
-                f"max_value ({conditions['max_value']})."
-            )
-        if "min_samples" in conditions:
-            samples = conditions["min_samples"]
-            if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
-                problems.append("min_samples must be a whole number ≥ 0.")
-        channels = self.channels if isinstance(self.channels, list) else []
-        url = conditions.get("webhook_url")
-        if url is not None or ChannelName.WEBHOOK in channels:
-            if not url:
-                problems.append('webhook_url is required when the "webhook" channel is used.')
-            elif not isinstance(url, str):
-                problems.append("webhook_url must be an http(s) URL.")
-            else:
-                try:
-                    URLValidator(schemes=["http", "https"])(url)
-                except ValidationError:
-                    problems.append(f"webhook_url {url!r} is not a valid http(s) URL.")
-        return " ".join(problems) or None
-
-
-def _is_whole(value, least):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= least
-
-
-def rule_policy_errors(rule) -> dict:
-    """{field: message} for the §10 fields of ``rule`` (pending, recovery, reminders, window).
-
-    The one check of these fields: AlertRule.clean (admin form, API) and the preview call it.
-    """
-    errors = {}
-    if not _is_whole(rule.pending_evaluations, 1):
-        errors["pending_evaluations"] = "pending_evaluations must be a whole number ≥ 1."
-    if rule.repeat_interval_minutes is not None and not _is_whole(
-        rule.repeat_interval_minutes, 1
-    ):
-        errors["repeat_interval_minutes"] = (
-            "repeat_interval_minutes must be a whole number of minutes ≥ 1, or empty."
-        )
-    if rule.window_minutes is not None and not (
-        _is_whole(rule.window_minutes, 1) and rule.window_minutes <= MAX_WINDOW_MINUTES
-    ):
-        errors["window_minutes"] = (
-            f"window_minutes must be a whole number of minutes from 1 to {MAX_WINDOW_MINUTES}, "
-            "or empty."
-        )
-    recovery = rule.recovery_threshold
-    if recovery is not None:
-        if not _is_finite_number(recovery):
-            errors["recovery_threshold"] = "recovery_threshold must be a finite number."
-        elif rule.comparison in (Comparison.EQ, Comparison.NE):
-            errors["recovery_threshold"] = (
-                f"recovery_threshold cannot be used with {rule.comparison!r}: only with "
-                "<, <=, > or >=."
-            )
-        elif _is_finite_number(rule.threshold):
-            if rule.comparison in (Comparison.LT, Comparison.LE) and recovery < rule.threshold:
-                errors["recovery_threshold"] = (
-                    f"recovery_threshold ({recovery}) must be ≥ the threshold "
-                    f"({rule.threshold}) for a {rule.comparison!r} rule: it recovers above it."
-                )
-            elif rule.comparison in (Comparison.GT, Comparison.GE) and recovery > rule.threshold:
-                errors["recovery_threshold"] = (
-                    f"recovery_threshold ({recovery}) must be ≤ the threshold "
-                    f"({rule.threshold}) for a {rule.comparison!r} rule: it recovers below it."
-                )
-    return errors
-
-
-def _is_finite_number(value):
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
 
 
 class RuleState(models.Model):

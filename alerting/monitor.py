@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.utils import timezone
 
@@ -24,8 +25,10 @@ from alerting.choices import DeliveryStatus
 from alerting.deliveries import deliver_due
 from alerting.heartbeat import record_pass
 from alerting.models import Alert, Delivery
+from alerting.rule_checks import custom_metric
 from alerting.rules import evaluate, rules_for_version
 from predictions.choices import MetricName
+from predictions.custom_metrics import window_value
 from predictions.metrics import window_metrics
 from predictions.models import HealthSnapshot
 from predictions.snapshots import compute_snapshots
@@ -63,6 +66,17 @@ class RuleWindows:
         self.now = now
         self.figures = {}
 
+    def pushed_value(self, snapshot: HealthSnapshot, rule):
+        """(value, None, window) of a ``custom:<name>`` rule: the pushed values' aggregate
+        over the rule's window (no label count: min_samples does not apply)."""
+        window = rule.window_minutes or snapshot.window_minutes
+        aggregate = (rule.conditions or {}).get("aggregate") or "avg"
+        value = window_value(
+            custom_metric(rule.metric_name), snapshot.model_version,
+            self.now - timedelta(minutes=window), self.now, aggregate,
+        )
+        return value, None, window
+
     def value(self, snapshot: HealthSnapshot, rule):
         """(value, num_with_outcome, window_minutes) of the rule's metric for the snapshot."""
         window = rule.window_minutes
@@ -92,9 +106,12 @@ def evaluate_snapshot(snapshot: HealthSnapshot, now=None, deliver: bool = False,
     windows = windows or RuleWindows(now)
     fired, resolved = [], []
     for rule in rules_for_version(snapshot.model_version):
-        if rule.metric_name not in MetricName.values:
+        if custom_metric(rule.metric_name) is not None:
+            value, num_with_outcome, window_minutes = windows.pushed_value(snapshot, rule)
+        elif rule.metric_name in MetricName.values:
+            value, num_with_outcome, window_minutes = windows.value(snapshot, rule)
+        else:
             continue
-        value, num_with_outcome, window_minutes = windows.value(snapshot, rule)
         evaluation = evaluate(
             rule,
             value,

@@ -136,28 +136,37 @@ def _aggregates() -> dict:
     }
 
 
-def scan_sums(predictions: QuerySet[Prediction], n_bins: int = CALIBRATION_BINS) -> WindowSums:
-    """The sums of a set of rows, from one grouped pass (bin × predicted × actual class).
+def scan_sums_by(predictions: QuerySet[Prediction], key: str | None = None,
+                 n_bins: int = CALIBRATION_BINS) -> dict:
+    """The sums of a set of rows per value of ``key`` (a column, e.g. model_version; None:
+    one group keyed None), from one grouped pass (key × bin × predicted × actual class).
 
-    At most n_bins × classes² rows come back, whatever the number of predictions.
+    At most keys × n_bins × classes² rows come back, whatever the number of predictions.
     """
-    sums = WindowSums(n_bins=n_bins)
+    columns = ("calibration_bin", "predicted_outcome", "actual_outcome")
+    sums: dict = {}
     for g in (
         predictions.annotate(calibration_bin=calibration_bin(n_bins))
-        .values("calibration_bin", "predicted_outcome", "actual_outcome")
+        .values(*((key,) if key else ()), *columns)
         .annotate(n=Count("id"), **_aggregates())
         .order_by()
     ):
+        group = sums.setdefault(g[key] if key else None, WindowSums(n_bins=n_bins))
         predicted, actual, n = g["predicted_outcome"], g["actual_outcome"], g["n"]
-        sums.add_label_free(
+        group.add_label_free(
             n, g["confidence_sum"], g["shifted_sum"], g["shifted_squares"], g["entropy_sum"],
             n if predicted == 1 else 0, g["with_latency"], g["low"], g["high"],
         )
         if actual is not None:
-            sums.add_cell(predicted, actual, n, g["confidence_sum"], g["squared_error"])
-            sums.add_bin(g["calibration_bin"], n, n if predicted == actual else 0,
-                         g["confidence_sum"])
+            group.add_cell(predicted, actual, n, g["confidence_sum"], g["squared_error"])
+            group.add_bin(g["calibration_bin"], n, n if predicted == actual else 0,
+                          g["confidence_sum"])
     return sums
+
+
+def scan_sums(predictions: QuerySet[Prediction], n_bins: int = CALIBRATION_BINS) -> WindowSums:
+    """The sums of a set of rows, from one grouped pass."""
+    return scan_sums_by(predictions, None, n_bins).get(None) or WindowSums(n_bins=n_bins)
 
 
 def _ceil_hour(moment: datetime) -> int:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import connections, router
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 
-from predictions.metrics import MetricWindow, _aggregates, calibration_bin
-from predictions.models import CALIBRATION_BINS, Prediction, PredictionHour
+from predictions.metrics import MetricWindow, scan_sums_by
+from predictions.models import Prediction, PredictionHour
 from predictions.rollups import epoch_hour, hour_start
 from predictions.series import hour_sums_by_version
 from predictions.window_sums import WindowSums
@@ -29,28 +29,6 @@ OVERVIEW_FIGURES = (
     "num_predictions", "num_with_outcome", "accuracy", "f1_score",
     "expected_calibration_error", "label_coverage",
 )
-
-
-def scan_sums_by_version(predictions: QuerySet[Prediction]) -> dict[str, WindowSums]:
-    """``metrics.scan_sums`` of each version of a set of rows, in one grouped pass."""
-    sums: dict[str, WindowSums] = {}
-    for g in (
-        predictions.annotate(calibration_bin=calibration_bin(CALIBRATION_BINS))
-        .values("model_version", "calibration_bin", "predicted_outcome", "actual_outcome")
-        .annotate(n=Count("id"), **_aggregates())
-        .order_by()
-    ):
-        version_sums = sums.setdefault(g["model_version"], WindowSums())
-        predicted, actual, n = g["predicted_outcome"], g["actual_outcome"], g["n"]
-        version_sums.add_label_free(
-            n, g["confidence_sum"], g["shifted_sum"], g["shifted_squares"], g["entropy_sum"],
-            n if predicted == 1 else 0, g["with_latency"], g["low"], g["high"],
-        )
-        if actual is not None:
-            version_sums.add_cell(predicted, actual, n, g["confidence_sum"], g["squared_error"])
-            version_sums.add_bin(g["calibration_bin"], n, n if predicted == actual else 0,
-                                 g["confidence_sum"])
-    return sums
 
 
 def window_figures_by_version(
@@ -69,7 +47,7 @@ def window_figures_by_version(
         edge = MetricWindow(None, window.start, hour_start(first_whole)).predictions()
         if versions is not None:
             edge = edge.filter(model_version__in=versions)
-        for version, edge_sums in scan_sums_by_version(edge).items():
+        for version, edge_sums in scan_sums_by(edge, "model_version").items():
             sums.setdefault(version, WindowSums()).merge(edge_sums)
     figures = {}
     for version, version_sums in sorted(sums.items()):

@@ -3,7 +3,7 @@
 One service for every way a snapshot is made. ``compute_snapshots`` measures a window
 (``POST health-snapshots/compute/``, and ``compute_snapshots``/``run_monitor`` through
 alerting.monitor); ``record_snapshot`` stores figures measured elsewhere (``POST
-health-snapshots/``, the legacy tracker). Both store through ``_with_trend``: the percent
+health-snapshots/``, the legacy tracker). Both store through ``with_trend``: the percent
 change of accuracy against the version's previous snapshot, and the degradation flag. A
 monitor passes its interval slot so that two monitors never store two snapshots for one
 slot.
@@ -89,14 +89,14 @@ def registry_versions_watched() -> list[str]:
     )
 
 
-def _json_safe(value):
+def json_safe(value):
     """NaN/inf cannot go into a JSON column: store them as null."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
+        return {key: json_safe(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
+        return [json_safe(item) for item in value]
     return value
 
 
@@ -106,7 +106,7 @@ def window_snapshot_values(model_version: str, window_minutes: int, now) -> dict
     The metric columns, the counts, and every figure of the window in ``metrics`` (drift
     figures join them once the snapshot is stored: see ``compute_snapshot``).
     """
-    figures = _json_safe(dict(window_metrics(model_version, window_minutes, now=now)))
+    figures = json_safe(dict(window_metrics(model_version, window_minutes, now=now)))
     values = {name: figures.get(name) for name in HealthSnapshot.METRIC_FIELDS}
     values.update({name: figures.get(name) or 0 for name in HealthSnapshot.COUNT_FIELDS})
     values["metrics"] = figures
@@ -161,7 +161,7 @@ def compute_snapshot(
         "window_minutes": window_minutes,
         **window_snapshot_values(model_version, window_minutes, now),
     }
-    snapshot = HealthSnapshot(**_with_trend(fields), monitor_slot=monitor_slot)
+    snapshot = HealthSnapshot(**with_trend(fields), monitor_slot=monitor_slot)
     # The trend is also kept among the figures, where the charts and rule history read them.
     snapshot.metrics = {
         **snapshot.metrics,
@@ -177,7 +177,7 @@ def compute_snapshot(
     return snapshot
 
 
-def _with_trend(fields: dict) -> dict:
+def with_trend(fields: dict) -> dict:
     """``fields`` with the trend and degradation flag filled in where they are absent.
 
     The trend compares accuracy with the version's baseline (``baseline_accuracy``); with
@@ -223,4 +223,4 @@ def record_snapshot(values: dict) -> HealthSnapshot:
     fields = {f.name for f in HealthSnapshot._meta.concrete_fields} - {"id", "monitor_slot"}
     known = {key: value for key, value in values.items() if key in fields}
     known.setdefault("timestamp", timezone.now())
-    return HealthSnapshot.objects.create(**_with_trend(known))
+    return HealthSnapshot.objects.create(**with_trend(known))

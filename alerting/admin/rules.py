@@ -34,7 +34,8 @@ class AlertRuleAdmin(admin.ModelAdmin):
         (None, {"fields": ["rule_id", "name", "description", "enabled"]}),
         ("Condition", {
             "fields": ["metric_name", "comparison", "threshold",
-                       "model_version", "min_value", "max_value", "min_samples"],
+                       "model_version", "min_value", "max_value", "min_samples",
+                       "aggregate"],
             "description": "The rule fires when «metric comparison threshold» holds for a "
                            "snapshot of the model version (blank: every version), within "
                            "min/max value and with enough labelled predictions.",
