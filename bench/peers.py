@@ -20,7 +20,7 @@ from bench.server import gunicorn
 
 BASE_TARGET = 100_000
 SCRIPT = Path(__file__).with_name("peers_compute.py")
-CANDIDATES = (db.ROOT / ".venv-peers" / "bin" / "python", Path("/tmp/peers-venv/bin/python"))
+CANDIDATES = (db.ROOT / ".venv-peers" / "bin" / "python",)
 # Found, not imported (importing evidently takes seconds): an import failure shows later.
 CHECK = ("import importlib.util as u, sys; missing = [m for m in ('evidently', 'nannyml', "
          "'pandas', 'sklearn', 'psycopg2') if u.find_spec(m) is None]; "

@@ -240,20 +240,19 @@ def _rows_label(n: int) -> str:
 def aggregate_answers(stage: dict) -> dict:
     """(figure, window) → p50 of what the aggregates answer at one stage.
 
-    Accuracy, calibration and the series are answered from the aggregates alone; for
-    performance and classification, the endpoint's p50 less its scanning part's in-process
-    p50 (latency percentiles, ROC AUC) is what the aggregates cost it.
+    Accuracy, calibration and the series are answered from the aggregates alone (API p50).
+    Performance and classification make the very same ``window_sums`` call for all their
+    other figures, then scan for theirs (latency percentiles, ROC AUC): that call's
+    in-process p50 is what the aggregates cost them (an API p50 less a scan of seconds
+    would be noise).
     """
-    scans = {(s["figure"], s["window"]): s["engine_p50"] for s in stage["scans"]}
     out = {}
     for e in stage["endpoints"]:
-        if e["api_p50"] is None:
-            out[(e["metric"], e["window"])] = None
-            continue
-        scan = scans.get((SCAN_OF.get(e["metric"]), e["window"]), 0.0)
-        label = e["metric"] if e["metric"] not in SCAN_OF else (
-            f"{e['metric']} without {SCAN_OF[e['metric']].replace('_', ' ')}")
-        out[(label, e["window"])] = max(0.0, e["api_p50"] - scan)
+        if e["metric"] not in SCAN_OF:
+            out[(e["metric"], e["window"])] = e["api_p50"]
+    for window, seconds in stage.get("sums_p50", {}).items():
+        out[("performance/classification without their scans: window_sums in-process",
+             window)] = seconds
     series = stage["series"]
     out[(f"series 1h ({series['points']} points)", "aligned")] = series["api_p50"]
     return out
