@@ -304,8 +304,7 @@ def environment(url) -> dict:
         (sync_commit,) = cur.fetchone()
     conn.close()
     commit = "unknown"
-    head = db.ROOT / ".git" / "HEAD"
-    if head.exists():
+    if (db.ROOT / ".git").exists():  # a directory, or a file in a git worktree
         import subprocess
 
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=db.ROOT,
