@@ -3,8 +3,17 @@
     .venv/bin/python -m bench [--scale 1.0] [--db-prefix bench] [--only STEP,…]
 
 Steps (all by default): raw-pg, rest-pg, raw-sqlite, rest-sqlite, metrics, legacy,
-import, drift. At --scale 1 the metric dataset, the legacy file and the import file hold
-1,000,000 predictions each. Prints a table of every target as a ratio (met or not) and
+import, drift, volume, peers. At --scale 1 the metric dataset, the legacy file and the
+import file hold 1,000,000 predictions each; the volume curve (bench/volume.py) grows one
+version to 100,000, 1,000,000 and 5,000,000 predictions beside 900,000 others.
+
+The peers step (bench/peers.py) times Evidently and NannyML on the same rows. They are
+not the project's dependencies: it runs them with the interpreter of a separate venv
+(--peers-python, else $BENCH_PEERS_PYTHON, else .venv-peers/bin/python) and is skipped
+with a note when there is none. To create it:
+
+    python3 -m venv .venv-peers && .venv-peers/bin/pip install -r bench/requirements-peers.txt
+ Prints a table of every target as a ratio (met or not) and
 writes it to bench/results/ as JSON and Markdown. PostgreSQL is reached through
 BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres); the benchmark creates
 and drops its own databases `<prefix>_ingest` and `<prefix>_data` there.
@@ -28,7 +37,8 @@ from bench import data, db, endpoints, legacy_store, raw, report
 from bench.server import gunicorn
 
 RESULTS = db.ROOT / "bench" / "results"
-STEPS = ("raw-pg", "rest-pg", "raw-sqlite", "rest-sqlite", "metrics", "legacy", "import", "drift")
+STEPS = ("raw-pg", "rest-pg", "raw-sqlite", "rest-sqlite", "metrics", "legacy", "import", "drift",
+         "volume", "peers")
 WINDOWS = (60, 1440, 43200)
 METRIC_VERSION = "v1"
 
@@ -218,6 +228,21 @@ class Run:
             rows_per_side=self.size["drift_rows_per_side"], features=10
         )
 
+    # --- Cost independent of volume (SPEC §9) and the peers -------------------------------
+    def volume(self):
+        from bench import volume
+
+        self.results["volume"] = volume.measure_volume(
+            self.args.scale, db_prefix=self.args.db_prefix, repeat=self.args.repeat,
+            work=self.work, keep=self.args.keep)
+
+    def peers(self):
+        from bench import peers
+
+        self.results["peers"] = peers.measure_peers(
+            self.args.scale, db_prefix=self.args.db_prefix, repeat=self.args.repeat,
+            work=self.work, python=self.args.peers_python)
+
 
 def _optional(name):
     try:
@@ -279,8 +304,7 @@ def environment(url) -> dict:
         (sync_commit,) = cur.fetchone()
     conn.close()
     commit = "unknown"
-    head = db.ROOT / ".git" / "HEAD"
-    if head.exists():
+    if (db.ROOT / ".git").exists():  # a directory, or a file in a git worktree
         import subprocess
 
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=db.ROOT,
@@ -319,6 +343,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default=",".join(STEPS), help="comma-separated steps")
     parser.add_argument("--keep", action="store_true", help="keep the metric database")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--peers-python", default=None,
+                        help="interpreter of the venv holding evidently and nannyml")
     args = parser.parse_args(argv)
     args.only = set(args.only.split(","))
     unknown = args.only - set(STEPS)
@@ -337,6 +363,8 @@ def main(argv=None) -> int:
     run.step("legacy", run.legacy)
     run.step("import", run.import_legacy)
     run.step("drift", run.drift)
+    run.step("volume", run.volume)
+    run.step("peers", run.peers)
     run.results["total_seconds"] = time.perf_counter() - started
     run.results["environment"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
 

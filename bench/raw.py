@@ -201,3 +201,80 @@ def time_metric_sql(url: str, metric: str, version: str, window_minutes: int, re
                 samples.append(time.perf_counter() - started)
     conn.close()
     return samples
+
+
+# --- The same figures over a bounded window [start, end), and per hour (volume step) --------
+BOUNDED = "model_version = %(version)s AND timestamp >= %(start)s AND timestamp < %(end)s"
+WINDOW_SQL = {
+    metric: [sql.replace(WHERE, BOUNDED) for sql in statements]
+    for metric, statements in METRIC_SQL.items()
+}
+# The two figures that rank rows, alone: what the engine still scans for (SPEC §9).
+SCAN_SQL = {
+    "latency_percentiles": [
+        f"""SELECT percentile_disc(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY latency_ms)
+            FROM predictions_prediction WHERE {BOUNDED} AND latency_ms IS NOT NULL""",
+    ],
+    "roc_auc": [WINDOW_SQL["classification"][1]],
+}
+# The hourly series' figures from the rows: one GROUP BY hour for the counts, accuracy,
+# confusion counts, confidence, positive rate, entropy and Brier score, one more (hour ×
+# calibration bin) for the ECE.
+SERIES_SQL = [
+    f"""SELECT date_trunc('hour', timestamp) AS hour, count(*), count(actual_outcome),
+               count(*) FILTER (WHERE actual_outcome = predicted_outcome),
+               count(*) FILTER (WHERE predicted_outcome = 1 AND actual_outcome = 1),
+               count(*) FILTER (WHERE predicted_outcome = 1 AND actual_outcome = 0),
+               count(*) FILTER (WHERE predicted_outcome = 0 AND actual_outcome = 1),
+               avg(confidence), count(*) FILTER (WHERE predicted_outcome = 1),
+               avg(CASE WHEN confidence <= 0 OR confidence >= 1 THEN 0.0
+                   ELSE -(confidence * ln(confidence))
+                        - (1 - confidence) * ln(1 - confidence) END),
+               avg(((CASE WHEN predicted_outcome = 1 THEN confidence ELSE 1 - confidence END)
+                    - actual_outcome) ^ 2)
+        FROM predictions_prediction WHERE {BOUNDED} GROUP BY 1 ORDER BY 1""",
+    f"""SELECT hour, sum(abs(correct - confidence_sum)) / sum(n) FROM (
+          SELECT date_trunc('hour', timestamp) AS hour,
+                 LEAST(floor(confidence * 10)::int, 9) AS bin, count(*) AS n,
+                 count(*) FILTER (WHERE actual_outcome = predicted_outcome) AS correct,
+                 sum(confidence) AS confidence_sum
+          FROM predictions_prediction WHERE {BOUNDED} AND actual_outcome IS NOT NULL
+          GROUP BY 1, 2) b GROUP BY hour ORDER BY hour""",
+]
+
+
+def time_statements(url: str, statements: list[str], params: dict, repeat: int,
+                    budget_s: float | None = None) -> list[float]:
+    """Seconds per run of `statements` (after one warm-up run); at least 3 runs, then stop
+    early once `budget_s` is spent (the slow scans at millions of rows)."""
+    conn = pg_connect(url)
+    conn.autocommit = True
+    samples = []
+    spent = 0.0
+    with conn.cursor() as cur:
+        for i in range(repeat + 1):
+            started = time.perf_counter()
+            for sql in statements:
+                cur.execute(sql, params)
+                cur.fetchall()
+            elapsed = time.perf_counter() - started
+            if i >= 1:
+                samples.append(elapsed)
+                spent += elapsed
+                if budget_s is not None and len(samples) >= 3 and spent > budget_s:
+                    break
+    conn.close()
+    return samples
+
+
+def explain(url: str, statements: list[str], params: dict) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of each statement, as text."""
+    conn = pg_connect(url)
+    conn.autocommit = True
+    plans = []
+    with conn.cursor() as cur:
+        for sql in statements:
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            plans.append("\n".join(line for (line,) in cur.fetchall()))
+    conn.close()
+    return plans

@@ -132,6 +132,10 @@ def targets(results: dict) -> list[dict]:
     else:
         out.append(_target("drift report vs 3 × floor + read", "n/a", "n/a", None,
                            "≤ 3× floor + read", None, "not available"))
+    if "volume" in results:
+        out += volume_targets(results)
+    if "peers" in results:
+        out += peers_targets(results)
     return out
 
 
@@ -188,6 +192,7 @@ def markdown(results: dict) -> str:
                 f"| {e['metric']} | {e['window_minutes']} min | {e['rows_in_window']:,} | "
                 f"{e['sql_p50'] * 1e3:.2f} ms | {_fmt(e['api_p50'], 'ms')} | "
                 f"{_fmt(e['api_p95'], 'ms')} | {_met(ok)} | {_fmt(scan, 's')} | {faster} |")
+    lines += volume_markdown(results)
     lines += ["", "### Raw limits and ingestion", "", "| measurement | rows | seconds | rows/s |",
               "|---|---|---|---|"]
     for group, label in (("raw_pg", "raw PostgreSQL"), ("raw_sqlite", "raw SQLite"),
@@ -219,3 +224,201 @@ def markdown(results: dict) -> str:
         for step, error in results["errors"].items():
             lines.append(f"- {step}: `{error.splitlines()[0][:300]}`")
     return "\n".join(lines) + "\n"
+
+
+# --- The volume curve and the peers (bench/volume.py, bench/peers.py) ----------------------
+FAST_LIMIT_S = 0.015
+FLAT_FACTOR = 1.5
+OUTCOMES_GOAL = 20_000
+SCAN_OF = {"performance": "latency_percentiles", "classification": "roc_auc"}
+
+
+def _rows_label(n: int) -> str:
+    return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n / 1e3:g}k"
+
+
+def aggregate_answers(stage: dict) -> dict:
+    """(figure, window) → p50 of what the aggregates answer at one stage.
+
+    Accuracy, calibration and the series are answered from the aggregates alone (API p50).
+    Performance and classification make the very same ``window_sums`` call for all their
+    other figures, then scan for theirs (latency percentiles, ROC AUC): that call's
+    in-process p50 is what the aggregates cost them (an API p50 less a scan of seconds
+    would be noise).
+    """
+    out = {}
+    for e in stage["endpoints"]:
+        if e["metric"] not in SCAN_OF:
+            out[(e["metric"], e["window"])] = e["api_p50"]
+    for window, seconds in stage.get("sums_p50", {}).items():
+        out[("performance/classification without their scans: window_sums in-process",
+             window)] = seconds
+    series = stage["series"]
+    out[(f"series 1h ({series['points']} points)", "aligned")] = series["api_p50"]
+    return out
+
+
+def volume_targets(results: dict) -> list[dict]:
+    vol = results.get("volume")
+    if not vol or not vol.get("stages"):
+        return [_target("volume curve (SPEC §9)", "n/a", "n/a", None, "—", None,
+                        "not available")]
+    stages = vol["stages"]
+    first, last = stages[0], stages[-1]
+    labels = " / ".join(_rows_label(s["target_rows"]) for s in stages)
+    out = []
+    answers = [aggregate_answers(s) for s in stages]
+    for key in answers[0]:
+        values = [a.get(key) for a in answers]
+        name = f"volume: {key[0]}, 30 days {key[1]}, p50 at {labels} rows"
+        if any(v is None for v in values):
+            out.append(_target(name, "n/a", "—", None, "≤ 15 ms, flat", None, "failed"))
+            continue
+        flat = values[-1] / values[0] if values[0] else None
+        met = all(v <= FAST_LIMIT_S for v in values) and flat is not None and (
+            flat <= FLAT_FACTOR)
+        out.append(_target(
+            name, " / ".join(f"{v * 1e3:.1f} ms" for v in values), "15 ms", flat,
+            f"≤ 15 ms each, last ≤ {FLAT_FACTOR}× first", met,
+            f"ratio = {_rows_label(last['target_rows'])} / "
+            f"{_rows_label(first['target_rows'])}"))
+    for figure in ("latency_percentiles", "roc_auc"):
+        for window in ("aligned", "unaligned"):
+            worst = None
+            for stage in stages:
+                scan = next(s for s in stage["scans"]
+                            if s["figure"] == figure and s["window"] == window)
+                ratio = scan["engine_p50"] / (2 * scan["sql_p50"] + 0.005)
+                if worst is None or ratio > worst[0]:
+                    worst = (ratio, stage, scan)
+            ratio, stage, scan = worst
+            out.append(_target(
+                f"volume: {figure.replace('_', ' ')} (scans rows), 30 days {window}, worst "
+                f"stage ({_rows_label(stage['target_rows'])})",
+                _fmt(scan["engine_p50"], "ms"), _fmt(scan["sql_p50"], "ms"),
+                scan["engine_p50"] / scan["sql_p50"], "≤ 2× raw + 5 ms", ratio <= 1,
+                f"limit {(2 * scan['sql_p50'] + 0.005) * 1e3:.1f} ms; engine part in-process"))
+    outcomes = vol.get("outcomes")
+    if outcomes:
+        out.append(_target(
+            f"bulk outcomes, PostgreSQL ({outcomes['clients']} clients × {outcomes['batch']}"
+            f"/request, {last['table_rows']:,}-row table)",
+            _fmt(outcomes["rows_per_s"], "rows/s"), f"{OUTCOMES_GOAL:,} rows/s",
+            outcomes["rows_per_s"] / OUTCOMES_GOAL, f"≥ {OUTCOMES_GOAL:,} rows/s",
+            outcomes["rows_per_s"] >= OUTCOMES_GOAL and outcomes["all_ok"],
+            "" if outcomes["all_ok"] else f"statuses {outcomes['statuses']}"))
+    return out
+
+
+def peers_targets(results: dict) -> list[dict]:
+    peers = results.get("peers")
+    if not peers or peers.get("skipped"):
+        note = (peers or {}).get("skipped", "not run")
+        return [_target("metrics/classification/ vs Evidently and NannyML", "n/a", "n/a",
+                        None, "≥ 10× / faster", None, f"skipped: {note[:200]}")]
+    ours = peers["ours"]["p50"]
+    evidently, nannyml = peers["evidently"]["p50"], peers["nannyml"]["p50"]
+    where = (f"{peers['target_rows']:,} rows in a {peers['table_rows']:,}-row table, "
+             f"{peers['rows']:,} labelled")
+    return [
+        _target(f"metrics/classification/ vs Evidently's five-metric report ({where})",
+                _fmt(ours, "ms"), _fmt(evidently, "ms"), evidently / ours, "≥ 10× faster",
+                evidently / ours >= 10, "ratio = Evidently / ours"),
+        _target(f"metrics/classification/ vs NannyML realized performance ({where})",
+                _fmt(ours, "ms"), _fmt(nannyml, "ms"), nannyml / ours, "faster (> 1×)",
+                nannyml / ours > 1, "ratio = NannyML / ours"),
+    ]
+
+
+def volume_markdown(results: dict) -> list[str]:
+    vol = results.get("volume")
+    lines = []
+    if vol and vol.get("stages"):
+        stages = vol["stages"]
+        heads = [_rows_label(s["target_rows"]) for s in stages]
+        lines += [
+            "", f"### Volume curve (SPEC §9): version `{vol['version']}` beside "
+            f"{stages[0]['other_rows']:,} predictions of other versions, 30 days", "",
+            "| stage | rows of the version | table rows | COPY (rows added) | "
+            "rebuild_rollups | VACUUM ANALYZE |", "|---|---|---|---|---|---|",
+        ]
+        for s in stages:
+            load = s["load"]
+            copied = load.get("table", load["target"])
+            lines.append(
+                f"| {_rows_label(s['target_rows'])} | {s['target_rows']:,} | "
+                f"{s['table_rows']:,} | {copied['rows']:,} in "
+                f"{copied['seconds']:.1f} s | {load['rebuild_seconds']:.1f} s | "
+                f"{load['vacuum_seconds']:.1f} s |")
+        lines += ["", "p50 of the API (gunicorn, one keep-alive client) beside the same "
+                  "figures in raw SQL over the rows:", "",
+                  "| endpoint | window | " + " | ".join(f"{h} API | {h} raw SQL" for h in heads)
+                  + " | API last/first |",
+                  "|---|---|" + "---|---|" * len(stages) + "---|"]
+        keys = [(e["metric"], e["window"]) for e in stages[0]["endpoints"]]
+        for metric, window in keys:
+            cells, apis = [], []
+            for s in stages:
+                e = next(x for x in s["endpoints"]
+                         if x["metric"] == metric and x["window"] == window)
+                apis.append(e["api_p50"])
+                cells.append(f"{_fmt(e['api_p50'], 'ms')} | {_fmt(e['sql_p50'], 'ms')}")
+            flat = f"{apis[-1] / apis[0]:.2f}×" if None not in apis else "n/a"
+            lines.append(f"| {metric} | {window} | {' | '.join(cells)} | {flat} |")
+        series = [s["series"] for s in stages]
+        flat = (f"{series[-1]['api_p50'] / series[0]['api_p50']:.2f}×"
+                if series[0]["api_p50"] and series[-1]["api_p50"] else "n/a")
+        lines.append(f"| series 1h ({series[0]['points']} points) | aligned | " + " | ".join(
+            f"{_fmt(x['api_p50'], 'ms')} | {_fmt(x['sql_p50'], 'ms')}" for x in series)
+            + f" | {flat} |")
+        lines += ["", "The parts that scan rows, timed in-process (engine) beside their raw SQL,"
+                  " and the sums (aggregates + edge hours):", "",
+                  "| part | window | " + " | ".join(f"{h} engine | {h} raw SQL" for h in heads)
+                  + " |", "|---|---|" + "---|---|" * len(stages)]
+        for figure in ("latency_percentiles", "roc_auc"):
+            for window in ("aligned", "unaligned"):
+                cells = []
+                for s in stages:
+                    x = next(y for y in s["scans"]
+                             if y["figure"] == figure and y["window"] == window)
+                    cells.append(f"{_fmt(x['engine_p50'], 'ms')} | {_fmt(x['sql_p50'], 'ms')}")
+                lines.append(f"| {figure} | {window} | {' | '.join(cells)} |")
+        for window in ("aligned", "unaligned"):
+            lines.append(f"| sums | {window} | " + " | ".join(
+                f"{_fmt(s['sums_p50'][window], 'ms')} | —" for s in stages) + " |")
+        queries = stages[-1].get("queries", {}).get("aligned", {})
+        if queries:
+            lines += ["", "Queries per answer (aligned window): " + ", ".join(
+                f"{name.replace('_metrics', '')} {q['total']} ({q['reading_predictions']} "
+                f"reading predictions_prediction)" for name, q in queries.items()) + "."]
+        outcomes = vol.get("outcomes")
+        if outcomes:
+            lines += ["", f"Bulk outcomes: {outcomes['rows']:,} in batches of "
+                      f"{outcomes['batch']} from {outcomes['clients']} clients in "
+                      f"{outcomes['seconds']:.2f} s = {outcomes['rows_per_s']:,.0f} rows/s "
+                      f"(statuses {outcomes['statuses']}); rebuild_rollups of one of those "
+                      f"versions afterwards: \"{outcomes.get('rebuild_check')}\""]
+    peers = results.get("peers")
+    if peers and not peers.get("skipped"):
+        lines += [
+            "", f"### Against the peers ({peers['target_rows']:,} rows of one version over 30 "
+            f"days in a {peers['table_rows']:,}-row table; {peers['rows']:,} labelled)", "",
+            "| contender | p50 | runs | ROC AUC | F1 |", "|---|---|---|---|---|",
+            f"| our GET metrics/classification/ (HTTP, whole answer) | "
+            f"{_fmt(peers['ours']['p50'], 'ms')} | {peers['ours']['runs']} | "
+            f"{peers['ours']['values']['roc_auc']} | {peers['ours']['values']['f1_score']} |",
+            f"| Evidently {peers['versions']['evidently']} Report (5 metrics), in memory | "
+            f"{_fmt(peers['evidently']['p50'], 'ms')} | {peers['evidently']['runs']} | "
+            f"{peers['evidently']['values'].get('RocAuc')} | "
+            f"{peers['evidently']['values'].get('F1Score')} |",
+            f"| NannyML {peers['versions']['nannyml']} realized performance (calculate; "
+            f"fit {peers['nannyml']['fit_p50'] * 1e3:.0f} ms apart), in memory | "
+            f"{_fmt(peers['nannyml']['p50'], 'ms')} | {peers['nannyml']['runs']} | "
+            f"{peers['nannyml']['values'].get('roc_auc')} | "
+            f"{peers['nannyml']['values'].get('f1')} |",
+            "", f"Reading those rows into pandas took {peers['read_seconds'] * 1e3:.0f} ms "
+            f"(not counted for the peers). Same ROC AUC everywhere: {peers['same_roc_auc']}.",
+        ]
+    elif peers:
+        lines += ["", f"### Against the peers: skipped ({peers['skipped']})"]
+    return lines
