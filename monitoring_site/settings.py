@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "alerting",
     "dashboard",
     "legacy",
+    "access",
 ]
 
 MIDDLEWARE = [
@@ -107,8 +108,10 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns anonymous requests into 401, not 403.
+    # The same token is accepted as "Bearer <key>" (what most HTTP clients send).
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
+        "monitoring_site.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
