@@ -31,6 +31,7 @@ RULES: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("healthz", "GET"): PUBLIC,
     ("api-schema", "GET"): PUBLIC,
     ("api-docs", "GET"): PUBLIC,
+    ("api-root", "GET"): PUBLIC,  # lists what the public document lists (SPEC §11)
     # Predictions, outcomes, metrics (§3)
     ("prediction-list", "GET"): READ,
     ("prediction-list", "POST"): ("predictions.add_prediction",),
