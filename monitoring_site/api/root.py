@@ -4,12 +4,14 @@ A newcomer (or a client) starts from one URL instead of a 404. The list is read 
 URL configuration, so a new endpoint appears without anyone remembering to add it.
 """
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from monitoring_site.api.schema import DetailSerializer
 from predictions.api.common import parse_query
 
 API_ROOT = "/api/v1/"
@@ -42,23 +44,26 @@ def api_endpoints() -> dict[str, str]:
     }
 
 
-@extend_schema(
-    summary="Every endpoint by name, and the OpenAPI document", tags=["api"],
-    responses={
-        200: OpenApiResponse(
-            {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}},
-            description="Name → absolute URL; `schema` and `docs` are the OpenAPI "
-            "document and its page.",
-        ),
-        400: OpenApiResponse(description="A query parameter, named: this takes none."),
-    },
-)
 class ApiRootView(APIView):
     """The API's entry point. Public, like the document it points to: it lists what the
     document lists, and nothing stored."""
 
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        summary="Every endpoint by name, and the OpenAPI document", tags=["api"],
+        operation_id="api_root",
+        responses={
+            200: OpenApiResponse(
+                {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}},
+                description="Name → absolute URL; `schema` and `docs` are the OpenAPI "
+                "document and its page.",
+            ),
+            400: OpenApiResponse(OpenApiTypes.OBJECT,
+                                 description="A query parameter, named: this takes none."),
+            401: OpenApiResponse(DetailSerializer, description="A token was sent, and is wrong."),
+        },
+    )
     def get(self, request):
         parse_query(serializers.Serializer, request)
         urls = {name: request.build_absolute_uri(path) for name, path in api_endpoints().items()}

@@ -42,3 +42,8 @@ def test_the_root_names_a_query_parameter_it_does_not_take(client):
 def test_the_root_follows_the_host_asked_for(client):
     urls = client.get("/api/v1/", HTTP_HOST="localhost:8000").json()
     assert urls["alerts"] == "http://localhost:8000/api/v1/alerts/"
+
+
+def test_a_wrong_token_is_refused_even_here(client):
+    response = client.get("/api/v1/", HTTP_AUTHORIZATION="Bearer wrong")
+    assert response.status_code == 401
