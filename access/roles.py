@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Q
 
@@ -146,8 +147,6 @@ def ensure_roles_after_migrate(sender, using=DEFAULT_DB_ALIAS, apps=global_apps,
 
 def grant_role(user, role_name: str) -> None:
     """Put ``user`` in the role's group (made first if someone deleted it)."""
-    from django.contrib.auth.models import Group
-
     if role_name not in ROLES:
         raise KeyError(f"no role {role_name!r}; roles: {', '.join(ROLES)}")
     group = Group.objects.filter(name=role_name).first()
