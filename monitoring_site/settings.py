@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "alerting",
     "dashboard",
     "legacy",
+    "access",
 ]
 
 MIDDLEWARE = [
@@ -107,15 +108,17 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns anonymous requests into 401, not 403.
+    # The same token is accepted as "Bearer <key>" (what most HTTP clients send).
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
+        "monitoring_site.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "monitoring_site.api.permissions.ReadAuthenticatedWriteModelPerms"
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "monitoring_site.api.schema.TaggedAutoSchema",
     "EXCEPTION_HANDLER": "monitoring_site.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["monitoring_site.api.throttling.TokenWriteThrottle"],
     # Writes by token-authenticated clients; empty = unthrottled.
@@ -134,6 +137,27 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No badge from validator.swagger.io: the docs page makes no request off the site.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Operations grouped by tag, ingestion first (monitoring_site.api.schema.TAG_RULES).
+    "TAGS": [
+        {"name": "ingestion", "description": "Send predictions, their outcomes and pushed "
+         "metrics (model services: the role ingest)."},
+        {"name": "predictions", "description": "Read stored predictions."},
+        {"name": "metrics", "description": "True metrics from predictions and outcomes, "
+         "series, pushed metrics and health snapshots."},
+        {"name": "alerts", "description": "Alerts: list, acknowledge, resolve, statistics."},
+        {"name": "rules", "description": "Alert rules, their preview and statistics, and "
+         "values pushed to a rule."},
+        {"name": "silences", "description": "Silences that mute notifications for a while."},
+        {"name": "registry", "description": "Model versions, promotions, retraining "
+         "decisions."},
+        {"name": "drift", "description": "Feature drift reports."},
+        {"name": "actions", "description": "The approval queue of automated actions."},
+        {"name": "api", "description": "The API root: every endpoint by name."},
+    ],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "monitoring_site.api.schema.strict_inputs",
+    ],
     # Several models have a "status" or "stage": give each choice set its own name.
     "ENUM_NAME_OVERRIDES": {
         "AlertStatusEnum": "alerting.choices.AlertStatus",
@@ -150,6 +174,9 @@ MONITORING_ALERT_LOG = env.str(
     "MONITORING_ALERT_LOG", default=str(BASE_DIR / "data" / "monitoring" / "alert_log.txt")
 )
 MONITORING_MAX_BATCH = env.int("MONITORING_MAX_BATCH", default=10000)
+# An ingested item (prediction, outcome, pushed metric) with a key the API does not know is
+# a 400 naming it; false ignores unknown keys instead (SPEC §11).
+MONITORING_INGEST_STRICT = env.bool("MONITORING_INGEST_STRICT", default=True)
 MONITORING_DEGRADATION_PCT = env.float("MONITORING_DEGRADATION_PCT", default=5.0)
 # Fewest labelled predictions for a window (or a baseline) to judge degradation by (§9).
 MONITORING_DEGRADATION_MIN_SAMPLES = env.int("MONITORING_DEGRADATION_MIN_SAMPLES", default=30)

@@ -4,9 +4,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from monitoring_site.api.root import ApiRootView
 from monitoring_site.health import healthz
 
 api_v1 = [
+    path("", ApiRootView.as_view(), name="api-root"),
     path("", include("predictions.api.urls")),
     path("", include("alerting.api.urls")),
 ]

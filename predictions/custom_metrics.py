@@ -18,6 +18,7 @@ from django.utils import timezone
 from predictions import rollups
 from predictions.models import CustomMetricHour, PerformanceMetric
 from predictions.series import bucket_span
+from predictions.unknown_fields import ingest_is_strict, unknown_field_errors
 from predictions.validation import (
     IngestValidationError,
     InvalidValue,
@@ -28,7 +29,7 @@ from predictions.validation import (
 )
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
-FIELDS = ("metric_name", "value", "model_version", "timestamp", "metadata")
+FIELDS = dict.fromkeys(("metric_name", "value", "model_version", "timestamp", "metadata")).keys()
 AGGREGATES = ("avg", "min", "max", "sum", "count")
 MAX_MODEL_VERSION = PerformanceMetric._meta.get_field("model_version").max_length
 
@@ -38,13 +39,10 @@ class CustomMetricResult:
     created: int
 
 
-def _clean_item(raw, now) -> tuple[dict | None, dict]:
+def _clean_item(raw, now, index: int, strict: bool) -> tuple[dict | None, dict]:
     if not isinstance(raw, dict):
         return None, {"non_field_errors": "Must be a JSON object."}
-    errors = {
-        key: f"Unknown field; known ones are {', '.join(FIELDS)}."
-        for key in raw if key not in FIELDS
-    }
+    errors = unknown_field_errors(raw, FIELDS, index) if strict else {}
     row = {"model_version": "", "timestamp": now, "metadata": {}}
     name = raw.get("metric_name")
     if name is None:
@@ -78,12 +76,16 @@ def _clean_item(raw, now) -> tuple[dict | None, dict]:
     return (None, errors) if errors else (row, {})
 
 
-def record_custom_metrics(items: list) -> CustomMetricResult:
-    """Store named metric values, all or nothing; raises IngestValidationError naming items."""
+def record_custom_metrics(items: list, strict: bool | None = None) -> CustomMetricResult:
+    """Store named metric values, all or nothing; raises IngestValidationError naming items.
+
+    ``strict`` (default: MONITORING_INGEST_STRICT) makes an unknown key an error.
+    """
+    strict = ingest_is_strict() if strict is None else strict
     now = timezone.now()
     rows, errors = [], {}
     for index, raw in enumerate(items):
-        row, item_errors = _clean_item(raw, now)
+        row, item_errors = _clean_item(raw, now, index, strict)
         if item_errors:
             errors[index] = item_errors
         elif not errors:

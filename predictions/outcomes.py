@@ -8,8 +8,10 @@ from django.utils import timezone
 
 from predictions import rollups
 from predictions.models import Prediction
+from predictions.unknown_fields import has_unknown, ingest_is_strict, unknown_field_errors
 from predictions.validation import (
     MAX_PREDICTION_ID,
+    OUTCOME_FIELDS,
     IngestValidationError,
     InvalidValue,
     clean_outcome,
@@ -18,6 +20,7 @@ from predictions.validation import (
 )
 
 _IDS_PER_QUERY = 5000
+OUTCOME_KEYS = {spec.name: spec for spec in OUTCOME_FIELDS}.keys()
 
 
 def _evaluation(prediction: dict) -> dict:
@@ -71,16 +74,22 @@ def record_outcome(prediction_id: str, actual_outcome: int, now: datetime | None
     return _evaluation(prediction)
 
 
-def record_outcomes(items: list[dict], now: datetime | None = None) -> dict:
+def record_outcomes(
+    items: list[dict], now: datetime | None = None, strict: bool | None = None
+) -> dict:
     """Store many outcomes at once, all or nothing: ``{"updated": n, "not_found": [ids]}``.
 
     An id sent twice keeps its last outcome. One UPDATE per distinct outcome value (and
-    per few thousand ids), never one per row. Raises IngestValidationError.
+    per few thousand ids), never one per row. ``strict`` (default:
+    MONITORING_INGEST_STRICT) makes an unknown key an error. Raises IngestValidationError.
     """
+    strict = ingest_is_strict() if strict is None else strict
     errors: dict[int, dict[str, str]] = {}
     outcomes: dict[str, int] = {}
     for index, raw in enumerate(items):
         pair, item_errors = validate_outcome_item(raw)
+        if strict and has_unknown(raw, OUTCOME_KEYS):
+            item_errors = {**unknown_field_errors(raw, OUTCOME_KEYS, index), **item_errors}
         if item_errors:
             errors[index] = item_errors
         else:

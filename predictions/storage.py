@@ -25,7 +25,8 @@ from django.utils import timezone
 
 from predictions import rollups
 from predictions.models import Prediction
-from predictions.validation import IngestValidationError, clean_prediction
+from predictions.unknown_fields import has_unknown, ingest_is_strict, unknown_field_errors
+from predictions.validation import PREDICTION_FIELD, IngestValidationError, clean_prediction
 
 try:
     from psycopg2 import Error as _PostgresError
@@ -347,11 +348,13 @@ def one_line(exc: Exception) -> str:
 # --- the API's batches: all or nothing ------------------------------------------------------
 
 
-def ingest_predictions(items: list[dict]) -> IngestResult:
+def ingest_predictions(items: list[dict], strict: bool | None = None) -> IngestResult:
     """Store a batch, all or nothing; identical re-sends count as duplicates.
 
+    ``strict`` (default: MONITORING_INGEST_STRICT) makes an unknown key an error.
     Raises IngestValidationError (nothing stored) or IngestConflict (nothing stored).
     """
+    strict = ingest_is_strict() if strict is None else strict
     now = timezone.now()
     errors: dict[int, dict[str, str]] = {}
     first_seen: dict[str, tuple[dict, bool]] = {}
@@ -360,6 +363,9 @@ def ingest_predictions(items: list[dict]) -> IngestResult:
     conflicts: list[str] = []
     for index, raw in enumerate(items):
         row, item_errors, texts = clean_prediction(raw, now)
+        if strict and has_unknown(raw, PREDICTION_FIELD.keys()):
+            item_errors = {**unknown_field_errors(raw, PREDICTION_FIELD.keys(), index),
+                           **item_errors}
         if item_errors:
             errors[index] = item_errors
             continue

@@ -6,7 +6,6 @@ import json
 
 from django.conf import settings
 from django.http.request import RawPostDataException
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -23,6 +22,7 @@ from rest_framework.views import APIView
 
 from monitoring_site.api.exceptions import BadRequest
 from monitoring_site.api.pagination import NewestFirstCursorPagination
+from monitoring_site.api.schema import TaggedAutoSchema
 from predictions.api.common import AUTH_ERRORS, READ_ERRORS
 from predictions.api.filters import PredictionFilter
 from predictions.api.serializers import (
@@ -98,7 +98,7 @@ def invalid_items(exc: IngestValidationError, total: int, noun: str) -> BadReque
     )
 
 
-class IngestSchema(AutoSchema):
+class IngestSchema(TaggedAutoSchema):
     """Marks the ingest body as required (a one-or-many body has no required list)."""
 
     def _get_request_body(self, direction="request"):

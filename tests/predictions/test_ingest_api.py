@@ -1,13 +1,10 @@
 """POST/GET predictions/: all-or-nothing batches, idempotent retries, clear errors."""
 import json
 from datetime import UTC, datetime, timedelta
-from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from predictions.models import Prediction
 
@@ -234,39 +231,3 @@ def test_retrieve_by_prediction_id_with_dots_and_dashes(api_client_for, make_pre
     assert reader.get(URL + "missing/").status_code == 404
     assert reader.get(URL + "a%00b/").status_code == 404
 
-
-# --- the token command ---------------------------------------------------------------------
-
-
-def test_api_token_command_prints_and_resets(make_user):
-    user = make_user("svc")
-    out = StringIO()
-    call_command("api_token", "svc", stdout=out, stderr=StringIO())
-    key = out.getvalue().strip()
-    assert Token.objects.get(user=user).key == key
-    out = StringIO()
-    call_command("api_token", "svc", stdout=out, stderr=StringIO())
-    assert out.getvalue().strip() == key
-    out = StringIO()
-    call_command("api_token", "svc", "--reset", stdout=out, stderr=StringIO())
-    assert out.getvalue().strip() != key
-    assert Token.objects.get(user=user).key == out.getvalue().strip()
-
-
-def test_api_token_command_creates_users_only_when_asked(db):
-    with pytest.raises(CommandError):
-        call_command("api_token", "nobody", stdout=StringIO(), stderr=StringIO())
-    out = StringIO()
-    call_command("api_token", "newsvc", "--create", stdout=out, stderr=StringIO())
-    assert Token.objects.get(user__username="newsvc").key == out.getvalue().strip()
-
-
-def test_token_from_the_command_authenticates(make_user, client):
-    make_user("svc2", perms=INGEST)
-    out = StringIO()
-    call_command("api_token", "svc2", stdout=out, stderr=StringIO())
-    response = client.post(
-        URL, data=json.dumps(item(1)), content_type="application/json",
-        HTTP_AUTHORIZATION=f"Token {out.getvalue().strip()}",
-    )
-    assert response.status_code == 201

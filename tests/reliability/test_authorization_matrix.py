@@ -5,7 +5,9 @@ The endpoints are discovered by walking the URL resolver (everything under /api/
 RULES below, so a new endpoint without one fails here until someone decides who may call
 it. Identities: anonymous, a signed-in user with no permission (read-only), a model
 service's token holding only predictions.add_prediction (ingest-only), a user holding
-exactly the rule's permissions, and a staff superuser.
+exactly the rule's permissions, a staff superuser, and one token per role of SPEC §11
+(ingest, agent, reviewer, viewer; groups made by the access app's data migration). Every
+403 must name each permission the caller lacks.
 """
 from __future__ import annotations
 
@@ -14,10 +16,12 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.urls import URLResolver, get_resolver
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from access.roles import ROLES, roles_granting
 
 PUBLIC = "public"  # anyone, signed in or not
 READ = "read"  # any signed-in user (SPEC §3: reads need an authenticated user)
@@ -27,6 +31,7 @@ RULES: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("healthz", "GET"): PUBLIC,
     ("api-schema", "GET"): PUBLIC,
     ("api-docs", "GET"): PUBLIC,
+    ("api-root", "GET"): PUBLIC,  # lists what the public document lists (SPEC §11)
     # Predictions, outcomes, metrics (§3)
     ("prediction-list", "GET"): READ,
     ("prediction-list", "POST"): ("predictions.add_prediction",),
@@ -170,13 +175,15 @@ def test_discovery_finds_the_api():
         in ENDPOINTS
 
 
-def _client(perms=(), superuser=False):
+def _client(perms=(), superuser=False, role=None):
     user_model = get_user_model()
     username = f"u{user_model.objects.count() + 1}"
     if superuser:
         user = user_model.objects.create(username=username, is_staff=True, is_superuser=True)
     else:
         user = user_model.objects.create(username=username)
+    if role is not None:
+        user.groups.add(Group.objects.get(name=role))
     for perm in perms:
         app_label, codename = perm.split(".")
         user.user_permissions.add(
@@ -184,6 +191,7 @@ def _client(perms=(), superuser=False):
         )
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.user = user
     return client
 
 
@@ -198,13 +206,20 @@ def _assert_allowed(response, who, endpoint):
     )
 
 
-def _assert_refused(response, status, who, endpoint):
+def _assert_refused(response, status, who, endpoint, missing=()):
     assert response.status_code == status, (
         f"{who} → {endpoint}: expected {status}, got {response.status_code} "
         f"{response.content[:300]!r}"
     )
     assert response["Content-Type"].startswith("application/json")
-    assert "detail" in response.json()
+    detail = response.json()["detail"]
+    for permission in missing:  # a 403 says what to ask for (SPEC §11)
+        assert f'"{permission}"' in detail, f"{who} → {endpoint}: {detail!r} omits {permission}"
+
+
+def _lacking(user, rule) -> list[str]:
+    user = get_user_model().objects.get(pk=user.pk)  # a fresh permission cache
+    return [permission for permission in rule if not user.has_perm(permission)]
 
 
 @pytest.mark.django_db
@@ -227,11 +242,68 @@ def test_access(endpoint):
         _assert_allowed(reader, "read-only user", endpoint)
         _assert_allowed(ingest, "ingest-only token", endpoint)
     else:
-        _assert_refused(reader, 403, "read-only user", endpoint)
+        _assert_refused(reader, 403, "read-only user", endpoint, missing=rule)
         if set(rule) <= set(INGEST_PERMS):
             _assert_allowed(ingest, "ingest-only token", endpoint)
         else:
-            _assert_refused(ingest, 403, "ingest-only token", endpoint)
+            _assert_refused(ingest, 403, "ingest-only token", endpoint,
+                            missing=[p for p in rule if p not in INGEST_PERMS])
         _assert_allowed(_call(_client(rule), endpoint), f"holder of {rule}", endpoint)
 
     _assert_allowed(_call(_client(superuser=True), endpoint), "staff superuser", endpoint)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", list(ROLES))
+@pytest.mark.parametrize(
+    "endpoint", [e for e in ENDPOINTS if RULES.get((e.name, e.method)) != PUBLIC], ids=str
+)
+def test_role_access(endpoint, role):
+    """Each role's token does what the role holds; else 403 naming what it lacks."""
+    rule = RULES[(endpoint.name, endpoint.method)]
+    client = _client(role=role)
+    response = _call(client, endpoint)
+    lacking = [] if rule == READ else _lacking(client.user, rule)
+    if lacking:
+        _assert_refused(response, 403, f"role {role}", endpoint, missing=lacking)
+        granting = roles_granting(lacking[0])
+        if granting:  # and how to get it
+            assert f"--role {granting[0]}" in response.json()["detail"]
+    else:
+        _assert_allowed(response, f"role {role}", endpoint)
+
+
+# What each role must be able to do (SPEC §11), checked against the rules above, so that a
+# role losing a permission it needs fails here, not in production.
+ROLE_DUTIES = {
+    "ingest": [("prediction-list", "POST"), ("prediction-outcome", "POST"),
+               ("outcomes", "POST"), ("metrics-custom", "POST")],
+    "agent": [("agentaction-list", "POST"), ("agentaction-executed", "POST"),
+              ("agentaction-failed", "POST"), ("retrainingdecision-list", "POST"),
+              ("modelversion-list", "POST"), ("modelversion-promote", "POST"),
+              ("healthsnapshot-compute", "POST"), ("driftreport-compute", "POST"),
+              ("alertrule-evaluate", "POST")],
+    "reviewer": [("agentaction-approve", "POST"), ("agentaction-reject", "POST"),
+                 ("alert-acknowledge", "POST"), ("alert-resolve", "POST"),
+                 ("silence-list", "POST"), ("silence-expire", "POST")],
+    "viewer": [key for key, rule in RULES.items() if rule == READ],
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", list(ROLES))
+def test_each_role_holds_its_duties(role):
+    user = _client(role=role).user
+    for key in ROLE_DUTIES[role]:
+        rule = RULES[key]
+        assert rule == READ or not _lacking(user, rule), f"role {role} cannot {key}"
+
+
+@pytest.mark.django_db
+def test_no_role_writes_rules_or_deletes():
+    """Rule edits and deletions stay with administrators: no role holds them."""
+    for role in ROLES:
+        user = _client(role=role).user
+        for key in [("alertrule-list", "POST"), ("alertrule-detail", "DELETE"),
+                    ("alertrule-detail", "PATCH")]:
+            assert _lacking(user, RULES[key]), (role, key)

@@ -68,3 +68,58 @@ def test_docs_page_renders_offline(page):
     page.wait_for_selector(".swagger-ui .info .title", timeout=20_000)
     assert "Model monitoring API" in page.locator(".swagger-ui .info .title").inner_text()
     page.wait_for_selector("text=/api/v1/predictions/", timeout=20_000)
+    # Grouped by tag, ingestion first (SPEC §11).
+    tags = page.locator(".opblock-tag-section .opblock-tag")
+    assert tags.first.get_attribute("data-tag") == "ingestion"
+    assert tags.count() == 10
+
+
+# --- tags (SPEC §11): the document groups operations, ingestion first ----------------------
+
+INGESTION = {
+    ("post", "/api/v1/predictions/"),
+    ("post", "/api/v1/predictions/{prediction_id}/outcome/"),
+    ("post", "/api/v1/outcomes/"),
+    ("post", "/api/v1/metrics/custom/"),
+}
+
+
+def _operations(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                yield method, path, operation
+
+
+def test_operations_are_grouped_by_tag_ingestion_first(schema):
+    declared = [tag["name"] for tag in schema["tags"]]
+    assert declared[0] == "ingestion"
+    assert all(tag.get("description") for tag in schema["tags"])
+    used = set()
+    for method, path, operation in _operations(schema):
+        assert len(operation["tags"]) == 1, (method, path, operation["tags"])
+        assert operation["tags"][0] in declared, (method, path, operation["tags"])
+        used.add(operation["tags"][0])
+    assert used == set(declared)  # no tag declared for nothing
+    ingestion = {(m, p) for m, p, op in _operations(schema) if op["tags"] == ["ingestion"]}
+    assert ingestion == INGESTION
+
+
+def test_reads_of_ingested_data_are_not_ingestion(schema):
+    tags = {(m, p): op["tags"][0] for m, p, op in _operations(schema)}
+    assert tags[("get", "/api/v1/predictions/")] == "predictions"
+    assert tags[("get", "/api/v1/metrics/custom/")] == "metrics"
+    assert tags[("post", "/api/v1/actions/{action_id}/approve/")] == "actions"
+    assert tags[("get", "/api/v1/")] == "api"
+
+
+def test_ingested_items_allow_no_other_keys_while_strict(client, settings):
+    def components():
+        return client.get(
+            "/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+        ).json()["components"]["schemas"]
+
+    for name in ("PredictionInput", "OutcomeItem", "CustomMetricInput"):
+        assert components()[name]["additionalProperties"] is False, name
+    settings.MONITORING_INGEST_STRICT = False
+    assert "additionalProperties" not in components()["PredictionInput"]
