@@ -16,6 +16,10 @@ CONDITION_KEYS = (
     "min_value", "max_value", "min_samples", "webhook_url", "aggregate", "webhook_secret",
     "pagerduty_routing_key",
 )
+# Conditions that are secrets: the API shows them as SECRET_MASK, and a rule sent back
+# with the mask keeps the stored value (so a GET-edit-PUT round trip loses nothing).
+SECRET_CONDITIONS = ("webhook_secret", "pagerduty_routing_key")
+SECRET_MASK = "********"  # noqa: S105 (a placeholder, not a password)
 # A metric a service pushes (SPEC §9): "custom:<name>", evaluated with conditions.aggregate.
 CUSTOM_PREFIX = "custom:"
 CUSTOM_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,57}")
@@ -119,11 +123,14 @@ def conditions_error(conditions, channels, metric_name: str = "") -> str | None:
 def _secret_problems(conditions: dict, channels: list) -> list[str]:
     """The webhook's signing secret and PagerDuty's routing key: non-empty text."""
     problems = []
-    for key in ("webhook_secret", "pagerduty_routing_key"):
+    for key in SECRET_CONDITIONS:
         value = conditions.get(key)
         if value is not None and (not isinstance(value, str) or not value.strip()
                                   or len(value) > 200):
             problems.append(f"{key} must be a non-empty string of at most 200 characters.")
+        elif value == SECRET_MASK:
+            problems.append(f"{key} {SECRET_MASK!r} is the mask the API shows: send the "
+                            "secret itself.")
     if (ChannelName.PAGERDUTY in channels and not conditions.get("pagerduty_routing_key")
             and not settings.PAGERDUTY_ROUTING_KEY):
         problems.append('pagerduty_routing_key is required when the "pagerduty" channel is '

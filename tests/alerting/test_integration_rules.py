@@ -98,3 +98,36 @@ def test_the_admin_form_names_a_missing_routing_key(settings):
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert "pagerduty_routing_key is required" in errors["pagerduty_routing_key"][0]
+
+
+def test_the_api_never_shows_a_secret_and_a_round_trip_keeps_it(rule_editor, settings):
+    settings.PAGERDUTY_ROUTING_KEY = ""
+    secret = {"pagerduty_routing_key": "R0UT1NG-REAL", "webhook_secret": "s3cret-s3cret",
+              "webhook_url": "https://hooks.example.org/x"}
+    created = create(rule_editor, channels=["pagerduty", "webhook"], conditions=secret)
+    assert created.status_code == 201, created.content
+    shown = rule_editor.get("/api/v1/alert-rules/paging-rule/").json()
+    assert shown["conditions"] == {"pagerduty_routing_key": "********",
+                                   "webhook_secret": "********",
+                                   "webhook_url": "https://hooks.example.org/x"}
+    assert "R0UT1NG-REAL" not in str(rule_editor.get("/api/v1/alert-rules/").json())
+    # GET, change the threshold, PUT back: the secrets are kept, not replaced by the mask.
+    body = {k: v for k, v in shown.items()
+            if k not in ("last_triggered", "created_at", "updated_at", "states")}
+    body["threshold"] = 0.75
+    for key in ("recovery_threshold", "repeat_interval_minutes", "window_minutes"):
+        if body.get(key) is None:
+            body.pop(key, None)
+    updated = rule_editor.put("/api/v1/alert-rules/paging-rule/", body, format="json")
+    assert updated.status_code == 200, updated.content
+    rule = AlertRule.objects.get(rule_id="paging-rule")
+    assert rule.threshold == 0.75
+    assert rule.conditions == secret
+
+
+def test_the_mask_is_not_a_secret_on_create(rule_editor):
+    response = create(rule_editor, channels=["webhook"],
+                      conditions={"webhook_url": "https://hooks.example.org/x",
+                                  "webhook_secret": "********"})
+    assert response.status_code == 400
+    assert "send the secret itself" in str(response.json()["conditions"])
