@@ -39,7 +39,8 @@ def alertmanager_alert(alert, kind=DeliveryKind.ALERT) -> dict:
         "startsAt": alert.timestamp.isoformat(),
         "generatorURL": alert_url(alert),
     }
-    if kind == DeliveryKind.RECOVERY:
+    # A resolved alert always carries its end, even in a late retry of its first post.
+    if kind == DeliveryKind.RECOVERY or alert.resolved_at is not None:
         document["endsAt"] = (alert.resolved_at or timezone.now()).isoformat()
     return document
 

@@ -67,6 +67,16 @@ class PagerDutyChannel(Channel):
     lifecycle_kinds = frozenset({DeliveryKind.ACKNOWLEDGMENT, DeliveryKind.RECOVERY})
 
     def send(self, alert, kind=DeliveryKind.ALERT):
+        action = EVENT_ACTIONS.get(kind, "trigger")
+        if action == "trigger" and not alert.is_open:
+            return  # a late retry of an incident already over: nobody needs paging
+        self.post(alert, kind)
+        if action == "trigger" and alert.acknowledged:
+            # The acknowledgment went out before this (retried) trigger reached PagerDuty,
+            # which ignored it then: say it again so the incident does not escalate.
+            self.post(alert, DeliveryKind.ACKNOWLEDGMENT)
+
+    def post(self, alert, kind):
         routing_key = (
             rule_condition(alert, "pagerduty_routing_key")
             or self.config.get("routing_key")

@@ -187,3 +187,36 @@ def test_without_a_routing_key_the_delivery_is_given_up_naming_the_setting(
     assert delivery.status == DeliveryStatus.FAILED and delivery.next_attempt_at is None
     assert "PAGERDUTY_ROUTING_KEY" in delivery.last_error
     assert events(pagerduty) == []
+
+
+def test_a_trigger_retried_after_the_acknowledgment_is_acknowledged_again(
+    pagerduty, paging_rule, sent, settings
+):
+    from alerting.deliveries import deliver_due
+
+    settings.MONITORING_DELIVERY_BACKOFF_SECONDS = 0
+    pagerduty.status = 503
+    alert = sent(evaluate, paging_rule, 0.5, "v1", now=timezone.now()).alert
+    pagerduty.status = 202
+    sent(lifecycle.acknowledge_alert, alert.alert_id, by="rita")  # PagerDuty has no incident yet
+    assert deliver_due(now=timezone.now() + timezone.timedelta(seconds=1)) == 1
+    assert [e["event_action"] for e in events(pagerduty)] == [
+        "trigger", "acknowledge", "trigger", "acknowledge"]
+    assert {e["dedup_key"] for e in events(pagerduty)} == {alert.alert_id}
+
+
+def test_a_trigger_retried_after_the_resolution_is_not_sent(
+    pagerduty, paging_rule, sent, settings
+):
+    from alerting.deliveries import deliver_due
+
+    settings.MONITORING_DELIVERY_BACKOFF_SECONDS = 0
+    pagerduty.status = 503
+    alert = sent(evaluate, paging_rule, 0.5, "v1", now=timezone.now()).alert
+    sent(lifecycle.resolve_alert, alert.alert_id, by="rita")  # no resolve: never triggered
+    pagerduty.status = 202
+    before = len(pagerduty.requests)
+    deliver_due(now=timezone.now() + timezone.timedelta(seconds=1))
+    # The resolve (failed at first too) is retried; the trigger is not sent at all.
+    assert [e["event_action"] for e in events(pagerduty)[before:]] == ["resolve"]
+    assert Delivery.objects.get(alert=alert, kind=DeliveryKind.ALERT).status == "sent"
