@@ -94,3 +94,11 @@ def test_an_alert_without_a_rule_is_named_after_its_metric(fake_alertmanager, ma
     get_channel("alertmanager").send(make_alert(model_version="", component=""))
     [(_, [document])] = posts(fake_alertmanager)
     assert document["labels"] == {"alertname": "accuracy", "severity": "warning"}
+
+
+def test_a_late_post_of_a_resolved_alert_carries_its_end(fake_alertmanager, make_alert):
+    alert = make_alert()
+    outcome = lifecycle.resolve_alert(alert.alert_id, by="rita")
+    get_channel("alertmanager").send(outcome.alert, DeliveryKind.ALERT)  # a retried first post
+    [(_, [document])] = posts(fake_alertmanager)
+    assert document["endsAt"] == outcome.alert.resolved_at.isoformat()

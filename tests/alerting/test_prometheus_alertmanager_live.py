@@ -280,3 +280,13 @@ def test_alertmanager_lists_a_firing_incident_then_sees_it_resolved(
     assert resolved["labels"]["model_version"] == "v7"
     assert abs((moment(resolved["endsAt"]) - outcome.alert.resolved_at).total_seconds()) < 0.001
     assert repost_firing() == 0  # resolved alerts are not posted again
+
+
+def test_a_missing_binary_fails_when_integrations_are_required(monkeypatch):
+    missing = Path("/nonexistent/prometheus")
+    monkeypatch.setenv("MONITORING_REQUIRE_INTEGRATIONS", "1")
+    with pytest.raises(pytest.fail.Exception, match="MONITORING_REQUIRE_INTEGRATIONS"):
+        require_binary(missing)
+    monkeypatch.delenv("MONITORING_REQUIRE_INTEGRATIONS")
+    with pytest.raises(pytest.skip.Exception, match="not installed"):
+        require_binary(missing)
