@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from operator import methodcaller
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
@@ -139,11 +140,13 @@ def take_step(step: Step, alert_id: str, by: str, note: str = "", now=None,
     every channel of the rule).
     """
     now = now or timezone.now()
-    changed = step.not_taken(Alert.objects.filter(alert_id=alert_id)).update(
-        **step.values(by, note, now)
-    )
-    if changed and notify:
-        _notify(step, Alert.objects.filter(alert_id=alert_id), now)
+    # The notice is queued in the step's transaction: committed together, or not at all.
+    with transaction.atomic():
+        changed = step.not_taken(Alert.objects.filter(alert_id=alert_id)).update(
+            **step.values(by, note, now)
+        )
+        if changed and notify:
+            _notify(step, Alert.objects.filter(alert_id=alert_id), now)
     alert = Alert.objects.filter(alert_id=alert_id).first()
     return Outcome(step=step, alert_id=alert_id, alert=alert, changed=bool(changed))
 
@@ -152,10 +155,12 @@ def take_step_for_all(step: Step, alerts, by: str, note: str = "", now=None) -> 
     """Take ``step`` for every alert of the queryset ``alerts`` that has not taken it."""
     now = now or timezone.now()
     selected = alerts.count()
-    changed = step.not_taken(alerts).update(**step.values(by, note, now))
-    if changed:
-        # The ones this update changed carry its moment and person.
-        _notify(step, alerts.filter(**{step.when_field: now, step.who_field: by or ""}), now)
+    with transaction.atomic():
+        changed = step.not_taken(alerts).update(**step.values(by, note, now))
+        if changed:
+            # The ones this update changed carry its moment and person.
+            _notify(step, alerts.filter(**{step.when_field: now, step.who_field: by or ""}),
+                    now)
     return BulkOutcome(step=step, changed=changed, skipped=max(selected - changed, 0))
 
 
