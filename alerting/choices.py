@@ -29,6 +29,8 @@ class ChannelName(models.TextChoices):
     EMAIL = "email"
     SLACK = "slack"
     WEBHOOK = "webhook"
+    ALERTMANAGER = "alertmanager"
+    PAGERDUTY = "pagerduty"
 
 
 class AlertStatus(models.TextChoices):
@@ -41,6 +43,9 @@ class DeliveryKind(models.TextChoices):
     ALERT = "alert"
     REMINDER = "reminder"
     RECOVERY = "recovery"
+    # A person acknowledged the alert: told to channels that keep their own incident
+    # (PagerDuty), so that their escalation stops too.
+    ACKNOWLEDGMENT = "acknowledgment"
 
 
 class RuleStateName(models.TextChoices):

@@ -6,7 +6,8 @@ same notification twice. The channel is called outside any transaction; the outc
 each attempt (status, attempts, last error, next try with exponential backoff) is then
 recorded on the row. ``run_monitor`` retries the failed ones with ``deliver_due``, except
 a permanent failure (an unconfigured channel), which is given up at once:
-``next_attempt_at`` None means no further attempt.
+``next_attempt_at`` None means no further attempt. Each failed attempt also adds one to
+its channel's ``DeliveryFailures`` counter (``/metrics``), which never goes down.
 """
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from alerting.channels import ChannelError, get_channel
+from alerting.channels import CHANNELS, ChannelError, get_channel, lifecycle_channels
 from alerting.choices import DeliveryKind, DeliveryStatus
-from alerting.models import Delivery
+from alerting.models import Alert, Delivery, DeliveryFailures
 
 logger = logging.getLogger("alerting.deliveries")
 
@@ -42,6 +43,29 @@ def queue_deliveries(
             channel=str(channel),
             kind=kind,
             reminder_number=reminder_number,
+            defaults={"next_attempt_at": now, "created_at": now},
+        )
+        queued.append(delivery)
+    return queued
+
+
+def queue_lifecycle_notices(alerts, kind, now=None) -> list[Delivery]:
+    """Queue a person's acknowledgment or resolution (``kind``) of the ``alerts`` queryset
+    for the channels that keep their own copy of the incident (PagerDuty, Alertmanager),
+    where the alert itself was queued: a channel never heard of a silenced alert."""
+    now = now or timezone.now()
+    told = (
+        Delivery.objects.filter(
+            alert__in=alerts, kind=DeliveryKind.ALERT, channel__in=lifecycle_channels(kind)
+        )
+        .order_by()
+        .values_list("alert_id", "channel")
+        .distinct()
+    )
+    queued = []
+    for alert_id, channel in told:
+        delivery, _ = Delivery.objects.get_or_create(
+            alert_id=alert_id, channel=channel, kind=kind, reminder_number=0,
             defaults={"next_attempt_at": now, "created_at": now},
         )
         queued.append(delivery)
@@ -127,9 +151,22 @@ def deliver(delivery: Delivery, now=None, channel_config: dict | None = None) ->
                 delivery.alert.alert_id, delivery.channel, delivery.attempts, error,
             )
     Delivery.objects.filter(pk=delivery.pk).update(**values)
+    if error is not None:
+        count_failure(delivery.channel)
     for field, value in values.items():
         setattr(delivery, field, value)
     return error is None
+
+
+def count_failure(channel: str) -> None:
+    """Add one failed attempt to ``channel``'s counter (one row per channel)."""
+    if DeliveryFailures.objects.filter(channel=channel).update(failed=F("failed") + 1):
+        return
+    try:
+        with transaction.atomic():
+            DeliveryFailures.objects.create(channel=channel, failed=1)
+    except IntegrityError:  # another process created it meanwhile
+        DeliveryFailures.objects.filter(channel=channel).update(failed=F("failed") + 1)
 
 
 def deliveries_due(now=None):
@@ -154,3 +191,34 @@ def deliver_due(now=None, limit: int = 100, channel_config: dict | None = None) 
         if deliver(delivery, now=now, channel_config=channel_config):
             sent += 1
     return sent
+
+
+def repost_firing(channel_config: dict | None = None) -> int:
+    """Post every firing alert again to the channels that forget alerts nobody re-posts
+    (Alertmanager resolves one it has not heard of for ``resolve_timeout``).
+
+    Only alerts whose first notice reached the channel: the others are retried by
+    ``deliver_due``. A failure is logged; the next pass posts them again anyway.
+    Returns how many alerts were re-posted.
+    """
+    reposted = 0
+    for name, channel_class in CHANNELS.items():
+        if not channel_class.reposts_firing:
+            continue
+        firing = list(
+            Alert.objects.unresolved()
+            .filter(silenced=False, deliveries__channel=name,
+                    deliveries__kind=DeliveryKind.ALERT, deliveries__status=DeliveryStatus.SENT)
+            .select_related("rule")
+            .distinct()
+        )
+        if not firing:
+            continue
+        try:
+            get_channel(name, channel_config).send_many(firing)
+        except ChannelError as exc:
+            logger.warning("re-posting %d firing alert(s) to %s failed: %s",
+                           len(firing), name, exc.message)
+        else:
+            reposted += len(firing)
+    return reposted

@@ -10,7 +10,10 @@ from alerting.rule_checks import AGGREGATES
 from predictions.choices import MetricName
 
 # The typed form fields that stand for the keys of AlertRule.conditions.
-CONDITION_FIELDS = ("min_value", "max_value", "min_samples", "webhook_url", "aggregate")
+CONDITION_FIELDS = (
+    "min_value", "max_value", "min_samples", "webhook_url", "aggregate", "webhook_secret",
+    "pagerduty_routing_key",
+)
 # A pseudo-status of the alert list filter: open or acknowledged.
 UNRESOLVED = "unresolved"
 
@@ -62,6 +65,18 @@ class AlertRuleForm(forms.ModelForm):
         required=False,
         assume_scheme="https",
         help_text='Required with the "webhook" channel: the URL the alert is POSTed to.',
+    )
+    webhook_secret = forms.CharField(
+        required=False,
+        max_length=200,
+        help_text="Signs the webhook's POSTs (X-Monitoring-Signature); blank: "
+        "MONITORING_WEBHOOK_SECRET.",
+    )
+    pagerduty_routing_key = forms.CharField(
+        required=False,
+        max_length=200,
+        help_text='The "pagerduty" channel\'s Events API v2 routing key; blank: '
+        "PAGERDUTY_ROUTING_KEY.",
     )
 
     class Meta:

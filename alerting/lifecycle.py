@@ -6,7 +6,9 @@ function here and render what it returns (including the sentence a person is sho
 
 Every step is ``filter(<not taken yet>).update(<new state>)``, so racing people (two web
 workers, the admin and the API, a person and the monitor) leave exactly one winner, and
-no other row or column is rewritten.
+no other row or column is rewritten. The winner alone queues the step's notice for the
+channels that keep their own incident (PagerDuty's acknowledge and resolve, Alertmanager's
+endsAt), sent after commit like every delivery.
 """
 from __future__ import annotations
 
@@ -15,10 +17,12 @@ from dataclasses import dataclass
 from operator import methodcaller
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
-from alerting.choices import AlertStatus, Severity
+from alerting.choices import AlertStatus, DeliveryKind, Severity
+from alerting.deliveries import deliver_after_commit, queue_lifecycle_notices
 from alerting.models import Alert
 
 SYSTEM = "system"  # who resolves an alert whose condition stopped holding
@@ -36,6 +40,7 @@ class Step:
     who_field: str
     when_field: str
     values: Callable[[str, str, object], dict]
+    notice: str  # the Delivery kind the step sends to channels that follow the lifecycle
 
 
 def _acknowledgment(by, note, now):
@@ -62,9 +67,10 @@ def _resolution(by, note, now):
 
 
 ACKNOWLEDGE = Step("acknowledge", "acknowledged", methodcaller("unacknowledged"),
-                   "acknowledged_by", "acknowledged_at", _acknowledgment)
+                   "acknowledged_by", "acknowledged_at", _acknowledgment,
+                   DeliveryKind.ACKNOWLEDGMENT)
 RESOLVE = Step("resolve", "resolved", methodcaller("unresolved"),
-               "resolved_by", "resolved_at", _resolution)
+               "resolved_by", "resolved_at", _resolution, DeliveryKind.RECOVERY)
 
 
 @dataclass
@@ -126,12 +132,21 @@ def acting_person(user) -> str:
     return user.get_username()
 
 
-def take_step(step: Step, alert_id: str, by: str, note: str = "", now=None) -> Outcome:
-    """Take ``step`` for one alert; the first one to take it is kept."""
+def take_step(step: Step, alert_id: str, by: str, note: str = "", now=None,
+              notify: bool = True) -> Outcome:
+    """Take ``step`` for one alert; the first one to take it is kept.
+
+    ``notify`` False: the caller sends the notices itself (the rules' auto-resolve tells
+    every channel of the rule).
+    """
     now = now or timezone.now()
-    changed = step.not_taken(Alert.objects.filter(alert_id=alert_id)).update(
-        **step.values(by, note, now)
-    )
+    # The notice is queued in the step's transaction: committed together, or not at all.
+    with transaction.atomic():
+        changed = step.not_taken(Alert.objects.filter(alert_id=alert_id)).update(
+            **step.values(by, note, now)
+        )
+        if changed and notify:
+            _notify(step, Alert.objects.filter(alert_id=alert_id), now)
     alert = Alert.objects.filter(alert_id=alert_id).first()
     return Outcome(step=step, alert_id=alert_id, alert=alert, changed=bool(changed))
 
@@ -140,8 +155,21 @@ def take_step_for_all(step: Step, alerts, by: str, note: str = "", now=None) -> 
     """Take ``step`` for every alert of the queryset ``alerts`` that has not taken it."""
     now = now or timezone.now()
     selected = alerts.count()
-    changed = step.not_taken(alerts).update(**step.values(by, note, now))
+    with transaction.atomic():
+        changed = step.not_taken(alerts).update(**step.values(by, note, now))
+        if changed:
+            # The ones this update changed carry its moment and person.
+            _notify(step, alerts.filter(**{step.when_field: now, step.who_field: by or ""}),
+                    now)
     return BulkOutcome(step=step, changed=changed, skipped=max(selected - changed, 0))
+
+
+def _notify(step: Step, changed_alerts, now) -> None:
+    """Queue the step's notice for the channels that follow the lifecycle; send after commit."""
+    if step is ACKNOWLEDGE:
+        # Acknowledging a resolved alert changes nothing elsewhere: its incident is over.
+        changed_alerts = changed_alerts.unresolved()
+    deliver_after_commit(queue_lifecycle_notices(changed_alerts, step.notice, now))
 
 
 def acknowledge_alert(alert_id: str, by: str, note: str = "", now=None) -> Outcome:
@@ -149,9 +177,10 @@ def acknowledge_alert(alert_id: str, by: str, note: str = "", now=None) -> Outco
     return take_step(ACKNOWLEDGE, alert_id, by, note, now)
 
 
-def resolve_alert(alert_id: str, by: str, note: str = "", now=None) -> Outcome:
+def resolve_alert(alert_id: str, by: str, note: str = "", now=None,
+                  notify: bool = True) -> Outcome:
     """Resolve one alert with a note; resolving twice keeps the first resolution."""
-    return take_step(RESOLVE, alert_id, by, note, now)
+    return take_step(RESOLVE, alert_id, by, note, now, notify=notify)
 
 
 def acknowledge_alerts(alerts, by: str, note: str = "", now=None) -> BulkOutcome:

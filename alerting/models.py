@@ -284,6 +284,21 @@ class Delivery(models.Model):
         return f"{self.alert.alert_id} → {self.channel} ({self.kind}): {self.status}"
 
 
+class DeliveryFailures(models.Model):
+    """Failed delivery attempts per channel, counted as they fail: ``/metrics``'s
+    ``monitoring_deliveries_failed_total`` must never go down, and Delivery rows do
+    (a retry that succeeds turns a failed row into a sent one)."""
+
+    channel = models.CharField(max_length=32, unique=True)
+    failed = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "delivery failures"
+
+    def __str__(self):
+        return f"{self.channel}: {self.failed} failed attempt(s)"
+
+
 class AgentAction(models.Model):
     """An automated action proposed in answer to an issue, waiting for a person's review."""
 

@@ -22,7 +22,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from alerting.choices import DeliveryStatus
-from alerting.deliveries import deliver_due
+from alerting.deliveries import deliver_due, repost_firing
 from alerting.heartbeat import record_pass
 from alerting.models import Alert, Delivery
 from alerting.rule_checks import custom_metric
@@ -169,6 +169,8 @@ def run_monitor_pass(
     result = evaluate_snapshots(snapshots, now=now, deliver=not retry_due)
     if retry_due:
         result.deliveries_sent = deliver_due(now=now)
+        # Alertmanager forgets a firing alert that is not posted again (SPEC §11).
+        repost_firing()
     else:
         result.deliveries_sent = sent_deliveries(result)
     record_pass(now)

@@ -3,6 +3,7 @@ preview (``AlertRule.clean`` calls them); each returns the message a person sees
 import math
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
@@ -11,7 +12,14 @@ from predictions.choices import MetricName
 from predictions.metrics import MAX_WINDOW_MINUTES
 
 # Keys a rule's conditions may hold; anything else is refused as a likely typo.
-CONDITION_KEYS = ("min_value", "max_value", "min_samples", "webhook_url", "aggregate")
+CONDITION_KEYS = (
+    "min_value", "max_value", "min_samples", "webhook_url", "aggregate", "webhook_secret",
+    "pagerduty_routing_key",
+)
+# Conditions that are secrets: the API shows them as SECRET_MASK, and a rule sent back
+# with the mask keeps the stored value (so a GET-edit-PUT round trip loses nothing).
+SECRET_CONDITIONS = ("webhook_secret", "pagerduty_routing_key")
+SECRET_MASK = "********"  # noqa: S105 (a placeholder, not a password)
 # A metric a service pushes (SPEC §9): "custom:<name>", evaluated with conditions.aggregate.
 CUSTOM_PREFIX = "custom:"
 CUSTOM_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,57}")
@@ -57,7 +65,10 @@ def channels_error(channels) -> str | None:
         )
     if len(set(channels)) != len(channels):
         return "Each channel may be listed only once."
+    if ChannelName.ALERTMANAGER in channels and not settings.ALERTMANAGER_URL:
+        return 'The "alertmanager" channel needs ALERTMANAGER_URL set on the server.'
     return None
+
 
 def conditions_error(conditions, channels, metric_name: str = "") -> str | None:
     if conditions is None:
@@ -105,7 +116,26 @@ def conditions_error(conditions, channels, metric_name: str = "") -> str | None:
                 URLValidator(schemes=["http", "https"])(url)
             except ValidationError:
                 problems.append(f"webhook_url {url!r} is not a valid http(s) URL.")
+    problems.extend(_secret_problems(conditions, channels))
     return " ".join(problems) or None
+
+
+def _secret_problems(conditions: dict, channels: list) -> list[str]:
+    """The webhook's signing secret and PagerDuty's routing key: non-empty text."""
+    problems = []
+    for key in SECRET_CONDITIONS:
+        value = conditions.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()
+                                  or len(value) > 200):
+            problems.append(f"{key} must be a non-empty string of at most 200 characters.")
+        elif value == SECRET_MASK:
+            problems.append(f"{key} {SECRET_MASK!r} is the mask the API shows: send the "
+                            "secret itself.")
+    if (ChannelName.PAGERDUTY in channels and not conditions.get("pagerduty_routing_key")
+            and not settings.PAGERDUTY_ROUTING_KEY):
+        problems.append('pagerduty_routing_key is required when the "pagerduty" channel is '
+                        "used and PAGERDUTY_ROUTING_KEY is not set.")
+    return problems
 
 
 def _is_whole(value, least):

@@ -242,7 +242,7 @@ def _end_incident(rule, alert, now) -> list:
         note += f" (recovered past {rule.recovery_threshold:.4f})"
     # The lifecycle's one conditional update: a person resolving it at the same moment
     # leaves one resolution and one recovery notice.
-    outcome = resolve_alert(alert.alert_id, by=SYSTEM, note=note, now=now)
+    outcome = resolve_alert(alert.alert_id, by=SYSTEM, note=note, now=now, notify=False)
     if not outcome.changed:
         return []
     alert.__dict__.update(outcome.alert.__dict__)

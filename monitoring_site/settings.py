@@ -221,6 +221,19 @@ ALERT_SLACK_CHANNEL = env.str("ALERT_SLACK_CHANNEL", default="")
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
 SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api")
 
+# --- The tools teams already run (SPEC §11) ---------------------------------------------
+# The site's public address: links in Alertmanager, PagerDuty and webhook notices.
+MONITORING_SITE_URL = env.str("MONITORING_SITE_URL", default="http://localhost:8000")
+# Bearer token Prometheus sends to scrape /metrics; empty: /metrics answers 404.
+MONITORING_METRICS_TOKEN = env.str("MONITORING_METRICS_TOKEN", default="")
+ALERTMANAGER_URL = env.str("ALERTMANAGER_URL", default="")
+PAGERDUTY_EVENTS_URL = env.str(
+    "PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue"
+)
+PAGERDUTY_ROUTING_KEY = env.str("PAGERDUTY_ROUTING_KEY", default="")
+# Signs webhook POSTs (X-Monitoring-Signature) unless the rule has its own webhook_secret.
+MONITORING_WEBHOOK_SECRET = env.str("MONITORING_WEBHOOK_SECRET", default="")
+
 # --- Production hardening (on when DEBUG is off) ----------------------------------------
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

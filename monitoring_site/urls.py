@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from alerting.exporter_views import metrics
 from monitoring_site.api.root import ApiRootView
 from monitoring_site.health import healthz
 
@@ -15,6 +16,8 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Prometheus's scrape target (SPEC §11): a bearer token, not a session.
+    path("metrics", metrics, name="prometheus-metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

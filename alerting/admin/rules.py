@@ -48,7 +48,8 @@ class AlertRuleAdmin(admin.ModelAdmin):
                            "condition stops), and a new one waits the cooldown after a "
                            "resolution; reminders repeat while nobody acknowledges.",
         }),
-        ("Alert", {"fields": ["severity", "component", "channels", "webhook_url"]}),
+        ("Alert", {"fields": ["severity", "component", "channels", "webhook_url",
+                              "webhook_secret", "pagerduty_routing_key"]}),
         ("State per model version", {"fields": ["states_table"]}),
         ("History", {"fields": ["last_triggered", "created_at", "updated_at"]}),
     ]

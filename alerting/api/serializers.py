@@ -6,6 +6,7 @@ from alerting.choices import ChannelName, Severity
 from alerting.lifecycle import NOTE_MAX_LENGTH
 from alerting.models import Alert, AlertRule, Delivery, RuleState, Silence
 from alerting.preview import MAX_DAYS, MIN_DAYS
+from alerting.rule_checks import SECRET_CONDITIONS, SECRET_MASK
 from alerting.silences import silence_status
 from monitoring_site.api.schema import DetailSerializer  # noqa: F401 (re-exported)
 
@@ -117,7 +118,28 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["last_triggered", "created_at", "updated_at", "states"]
 
+    def to_representation(self, instance):
+        shown = super().to_representation(instance)
+        conditions = shown.get("conditions")
+        if isinstance(conditions, dict):
+            shown["conditions"] = {
+                key: SECRET_MASK if key in SECRET_CONDITIONS and value else value
+                for key, value in conditions.items()
+            }
+        return shown
+
+    def _keep_masked_secrets(self, attrs):
+        """A secret sent back as the mask keeps the stored value."""
+        conditions = attrs.get("conditions")
+        stored = getattr(self.instance, "conditions", None)
+        if not isinstance(conditions, dict) or not isinstance(stored, dict):
+            return
+        for key in SECRET_CONDITIONS:
+            if conditions.get(key) == SECRET_MASK and stored.get(key):
+                conditions[key] = stored[key]
+
     def validate(self, attrs):
+        self._keep_masked_secrets(attrs)
         rule = AlertRule()
         if self.instance is not None:
             for field in AlertRule._meta.concrete_fields:

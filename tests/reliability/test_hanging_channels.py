@@ -1,4 +1,5 @@
-"""A Slack, webhook and SMTP server that accept connections and never answer.
+"""Slack, webhook, SMTP, Alertmanager and PagerDuty servers that accept connections and
+never answer.
 
 They cannot stall the monitor loop (each channel's MONITORING_CHANNEL_TIMEOUT_SECONDS fires,
 as the deliveries' errors say), nor ingestion at all (batches are stored while the monitor
@@ -20,7 +21,7 @@ from tests.reliability.conftest import INGEST_TOKEN, SUPERUSER_TOKEN, request
 # MONITORING_CHANNEL_TIMEOUT_SECONDS for this test: the window in which ingestion must be
 # seen answering while the monitor waits on a channel, wide enough for a busy machine.
 TIMEOUT = 5
-CHANNELS = ["slack", "webhook", "email"]
+CHANNELS = ["slack", "webhook", "email", "alertmanager", "pagerduty"]
 # A monitor or request that hangs instead of timing out would run into these.
 HANG_SECONDS = 180
 
@@ -105,6 +106,9 @@ def test_hanging_channels_cannot_stall_monitor_or_ingestion(site_db, serve, hang
         "ALERT_SLACK_BOT_TOKEN": "",
         "EMAIL_URL": f"smtp://127.0.0.1:{hanging_server.port}",
         "ALERT_EMAIL_RECIPIENTS": "oncall@example.com",
+        "ALERTMANAGER_URL": f"{hang}/alertmanager",
+        "PAGERDUTY_EVENTS_URL": f"{hang}/pagerduty",
+        "PAGERDUTY_ROUTING_KEY": "R0UT1NGKEY",
     }
     server = serve(site_db.url, env=env, workers=2)
 
@@ -119,7 +123,7 @@ def test_hanging_channels_cannot_stall_monitor_or_ingestion(site_db, serve, hang
                     body=_batch("before-", 50))
     assert first.status == 201, first.body[:300]
 
-    # The monitor pass fires the rule and tries the three hanging channels while a model
+    # The monitor pass fires the rule and tries the five hanging channels while a model
     # service keeps ingesting.
     monitor = threading.Thread(target=_monitor_once, args=(site_db.url, env))
     monitor.start()
@@ -150,9 +154,14 @@ def test_hanging_channels_cannot_stall_monitor_or_ingestion(site_db, serve, hang
     # it answers, with its notifications recorded as timed out, to be retried. (The first
     # incident is resolved first: while it is open, the rule updates it, SPEC §10.)
     [(alert_id,)] = site_db.query("SELECT alert_id FROM alerting_alert")
+    # Resolving tells Alertmanager and PagerDuty at once: bounded by their timeouts too.
     resolved = request(server.base, "POST", f"/api/v1/alerts/{alert_id}/resolve/",
-                       token=SUPERUSER_TOKEN, body={"note": "seen"})
+                       token=SUPERUSER_TOKEN, body={"note": "seen"}, timeout=HANG_SECONDS)
     assert resolved.status == 200, resolved.body[:300]
+    recoveries = site_db.query("SELECT channel, status, last_error FROM alerting_delivery "
+                               "WHERE kind = 'recovery' ORDER BY channel")
+    assert [r[0] for r in recoveries] == ["alertmanager", "pagerduty"], recoveries
+    assert all(r[1] == "failed" and _timed_out(r[2]) for r in recoveries), recoveries
     computed = request(server.base, "POST", "/api/v1/health-snapshots/compute/",
                        token=SUPERUSER_TOKEN, body={"model_version": "v1"},
                        timeout=HANG_SECONDS)
