@@ -56,7 +56,8 @@ def test_serve_runs_the_monitor_beside_the_web_server_and_stops_both(tmp_path, s
     port = free_port()
     log_path = tmp_path / "serve.log"
     env = {**subprocess_env(), "DATABASE_URL": f"sqlite:///{db_path}",
-           "DEV_PYTHON": sys.executable, # 5 s: "late" means no pass for 15 s, which a loaded CI machine never reaches by
+           "DEV_PYTHON": sys.executable,
+           # 5 s: "late" means no pass for 15 s, which a loaded CI machine never reaches by
            # accident, while the first pass still runs at once.
            "MONITORING_MONITOR_INTERVAL_SECONDS": "5",
            "PYTHONUNBUFFERED": "1"}
