@@ -27,7 +27,7 @@ from tests.conftest import log_in, store_predictions
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 REVIEW = ["alerting.review_agentaction", "alerting.change_alert", "alerting.view_alert",
-          "alerting.add_silence"]
+          "alerting.add_silence", "alerting.change_silence"]
 VIEWPORTS = {"phone": (390, 844), "laptop": (1366, 900)}
 # Buttons a person can reach: visible, and inside the viewport from left to right.
 BUTTONS_OFF_SCREEN = """Array.from(document.querySelectorAll(
