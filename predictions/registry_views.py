@@ -86,9 +86,10 @@ def registry(request):
         context.update(window_key=DEFAULT_WINDOW, versions=[], window_error=(
             f"window: {window_key!r} is not one of {', '.join(WINDOW_CHOICES)}."))
         return render(request, "predictions/registry.html", context, status=400)
-    versions = _with_window_figures(
-        [_with_badge(entry) for entry in versions_overview()], window_key
-    )
+    # Grouped by model name (unregistered versions, without one, last).
+    entries = sorted(versions_overview(), key=lambda e: (
+        e["model_name"] is None, e["model_name"] or "", e["version"]))
+    versions = _with_window_figures([_with_badge(entry) for entry in entries], window_key)
     context.update(versions=versions, window_label=WINDOW_CHOICES[window_key][1])
     return render(request, "predictions/registry.html", context)
 
