@@ -10,12 +10,13 @@ RISK_BADGES = {"high": "critical", "medium": "warning", "low": "info"}
 
 @register.filter
 def key_values(parameters):
-    """[(key, text)] of a parameters object: strings as they are, the rest as JSON."""
+    """[(key, text)] of a parameters object, by key (PostgreSQL's jsonb keeps no order):
+    strings as they are, the rest as JSON."""
     if not isinstance(parameters, dict):
         return [("value", json.dumps(parameters))] if parameters not in (None, "", []) else []
     return [
         (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
-        for key, value in parameters.items()
+        for key, value in sorted(parameters.items())
     ]
 
 

@@ -175,7 +175,7 @@ def test_high_risk_approval_takes_a_confirmation_and_four_eyes_hold(page, make_u
     assert "feature_drift_ratio of fraud-2.3.0 out of bounds" in text  # the alert it answers
     assert "target_version" in text and "fraud-2.2.4" in text and "{'" not in text
     params = card.locator("dl.params dt").all_text_contents()
-    assert params == ["model_version", "target_version", "traffic_share", "notify"]
+    assert params == ["model_version", "notify", "target_version", "traffic_share"]
     # Own high-risk request: no Approve button, and a forged POST is refused.
     assert page.locator(f"#action-{own.action_id} button[value=approve]").count() == 0
 
