@@ -199,3 +199,16 @@ def test_admin_writes_times_as_the_pages_do(client_for):
     assert "p.m." not in page and "a.m." not in page
     detail = client.get(f"/admin/alerting/alert/{alert.pk}/change/").content.decode()
     assert "p.m." not in detail and "2026-12-01 21:14 UTC" in detail
+
+
+def test_three_pages_refresh_themselves_and_only_they(client_for, version, settings):
+    client = client_for()
+    script = '<script src="/static/js/refresh.js" defer></script>'
+    for path in ("/", "/models/fraud-2.3.0/", "/alerts/"):
+        page = client.get(path).content.decode()
+        assert '<main id="content" data-refresh="60">' in page and script in page, path
+    for path in ("/actions/", "/registry/", "/silences/"):
+        page = client.get(path).content.decode()
+        assert "data-refresh" not in page and script not in page, path
+    settings.MONITORING_PAGE_REFRESH_SECONDS = 0
+    assert script not in client.get("/").content.decode()
