@@ -231,12 +231,14 @@ def test_pages_refresh_themselves_until_paused(page, make_user, settings):
     make_user("rita", perms=REVIEW)
     realistic_data()
     log_in(page, "rita")
+    page.set_viewport_size({"width": 390, "height": 500})  # a page that scrolls
     page.goto("/alerts/")
-    page.evaluate("window.notReloaded = true; window.scrollTo(0, 200)")
+    page.evaluate("window.notReloaded = true; window.scrollTo(0, 300)")
     Alert.objects.create(severity="critical", title="New alert while watching",
                          message="m", model_version="fraud-2.3.0")
     expect(page.locator("#page-body")).to_contain_text("New alert while watching")
     assert page.evaluate("window.notReloaded") is True  # swapped in place, not reloaded
+    assert page.evaluate("window.scrollY") == 300  # and the reader's place kept
     page.screenshot(path=page.screenshot_dir / "refreshed.png", full_page=True)
 
     page.click("text=Pause auto-refresh")
