@@ -10,8 +10,9 @@ from __future__ import annotations
 from django.db.models import Q
 
 from alerting.models import AgentAction, Alert
-from predictions.models import DriftReport
-from predictions.registry import timeline, versions_overview
+from predictions.choices import UNREGISTERED_STAGE
+from predictions.models import DriftReport, ModelVersion
+from predictions.registry import REGISTRY_FIELDS, timeline
 from predictions.registry_views import STAGE_BADGES, psi_chart
 
 OPEN_ALERTS = 10
@@ -26,9 +27,15 @@ TRAINING_METRICS = (
 
 
 def registry_entry(version: str) -> dict:
-    """The version's registry entry (stage, training figures), with the stage's badge."""
-    overview = versions_overview(versions=[version])
-    entry = overview[0] if overview else {"version": version, "stage": "unregistered"}
+    """The version's registry entry (stage, training figures), with the stage's badge.
+
+    One row: the prediction counts the registry list shows would scan the version's
+    predictions on every (self-)refresh, and the page has its range's figures anyway.
+    """
+    registered = ModelVersion.objects.filter(version=version).first()
+    entry = {field: getattr(registered, field, None) for field in REGISTRY_FIELDS}
+    entry.update(version=version, registered=registered is not None,
+                 stage=registered.stage if registered else UNREGISTERED_STAGE)
     entry["badge"] = STAGE_BADGES.get(entry["stage"], "delivery-pending")
     return entry
 
