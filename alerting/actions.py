@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from alerting.choices import ActionStatus
+from alerting.choices import ActionStatus, RiskLevel
 from alerting.models import AgentAction, new_action_id
 
 APPROVE, REJECT, EXECUTED, FAILED = "approve", "reject", "executed", "failed"
@@ -46,6 +46,12 @@ class SelfApprovalRefused(Exception):
             f"{by} requested action {action.action_id} and cannot approve it: "
             "another reviewer must."
         )
+
+
+def needs_confirmation(action: AgentAction) -> bool:
+    """Whether a person approving it on the pages confirms in a second step, with a
+    comment (high risk); the API's caller has already decided and approves in one call."""
+    return action.risk_level == RiskLevel.HIGH
 
 
 def propose(data: dict, by: str, now=None) -> AgentAction:

@@ -154,8 +154,19 @@ class AlertFilterForm(forms.Form):
             *AlertStatus.choices,
         ],
     )
-    model_version = forms.CharField(required=False, max_length=64)
+    # A select of the versions alerts carry (a link may still name any version).
+    model_version = forms.CharField(required=False, max_length=64, widget=forms.Select)
     component = forms.CharField(required=False, max_length=64)
+
+    def __init__(self, *args, versions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        chosen = (self.data.get("model_version") or "") if self.is_bound else ""
+        known = list(versions)
+        if chosen and chosen not in known:
+            known.append(chosen)
+        self.fields["model_version"].widget.choices = [("", "Any version")] + [
+            (v, v) for v in sorted(known)
+        ]
 
     def filter(self, alerts):
         """``alerts`` narrowed to the valid filters given (invalid ones are ignored)."""

@@ -180,6 +180,13 @@ class AlertQuerySet(models.QuerySet):
             self.order_by().values(field).annotate(n=models.Count("id")).values_list(field, "n")
         )
 
+    def known_versions(self) -> list[str]:
+        """The model versions alerts carry, sorted (one DISTINCT query)."""
+        return list(
+            self.exclude(model_version="").order_by("model_version")
+            .values_list("model_version", flat=True).distinct()
+        )
+
 
 class Alert(models.Model):
     """An alert fired by a rule (or created directly), and its lifecycle."""

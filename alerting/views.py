@@ -48,13 +48,14 @@ def unresolved_first(alerts):
 @login_required
 def alert_list(request):
     """Alerts, newest first, with filters, pagination and the ack/resolve forms."""
-    filters = AlertFilterForm(request.GET or None)
+    versions = Alert.objects.known_versions()
+    filters = AlertFilterForm(request.GET or None, versions=versions)
     alerts = filters.filter(Alert.objects.all()) if request.GET else Alert.objects.all()
     page = Paginator(unresolved_first(alerts), ALERTS_PER_PAGE).get_page(request.GET.get("page"))
     kept = request.GET.copy()
     kept.pop("page", None)
     return render(request, "alerting/alert_list.html", {
-        "filters": filters if request.GET else AlertFilterForm(),
+        "filters": filters if request.GET else AlertFilterForm(versions=versions),
         "page": page,
         "alerts": page.object_list,
         "filter_query": kept.urlencode(),

@@ -1,4 +1,5 @@
-"""The dashboard (``/``) and the model version pages (``/models/<version>/``).
+"""The dashboard (``/``) and the model version pages (``/models/<version>/``, where
+``/registry/<version>/`` leads too).
 
 They show a version's metrics and its alerts together, so they live in this small app
 that reads both ``predictions`` (metrics, charts) and ``alerting`` (alerts): neither of
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_safe
 from alerting.choices import Severity
 from alerting.models import Alert
 from alerting.views import alert_forms_context
+from dashboard import version_page
 from dashboard.model_charts import model_charts
 from dashboard.ranges import (
     CUSTOM,
@@ -26,8 +28,6 @@ from predictions.charts import reliability_diagram_svg
 from predictions.metrics import MetricWindow, metrics_of
 from predictions.overview import WINDOW_CHOICES, version_overview
 from predictions.registry import version_exists
-
-RECENT_ALERTS = 10
 
 
 @require_safe
@@ -62,15 +62,24 @@ def dashboard(request):
 @require_safe
 @login_required
 def model_detail(request, version):
-    """One model version over a time range: figures, charts per step, reliability, alerts."""
-    recent_alerts = list(Alert.objects.filter(model_version=version)[:RECENT_ALERTS])
-    if not recent_alerts and not version_exists(version):
+    """Everything about one model version: figures and charts over a time range, stage
+    and timeline, training figures beside live ones, drift, open alerts, actions."""
+    open_alerts = version_page.open_alerts(version)
+    if (not open_alerts and not version_exists(version)
+            and not Alert.objects.filter(model_version=version).exists()):
         raise Http404("No predictions, snapshots or alerts for this model version.")
+    entry = version_page.registry_entry(version)
     context = {
         "version": version,
+        "entry": entry,
         "presets": PRESET_LABELS.items(),
-        "recent_alerts": recent_alerts,
+        "open_alert_list": open_alerts,
         "open_alerts": Alert.objects.unresolved().filter(model_version=version).count(),
+        "events": version_page.short_timeline(version),
+        "actions": version_page.version_actions(version),
+        "training_vs_live": version_page.training_beside_live(entry, None),
+        "timeline_snapshots": version_page.TIMELINE_SNAPSHOTS,
+        **version_page.latest_drift(version),
         "start_value": request.GET.get("start", ""),
         "end_value": request.GET.get("end", ""),
         **alert_forms_context(request.user),
@@ -87,6 +96,7 @@ def model_detail(request, version):
         "time_range": time_range,
         "range_key": time_range.key,
         "figures": figures,
+        "training_vs_live": version_page.training_beside_live(entry, figures),
         "charts": model_charts(version, time_range),
         "reliability_chart": reliability_diagram_svg(
             figures["calibration_bins"],

@@ -73,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "alerting.context_processors.monitor_heartbeat",
+                "dashboard.context_processors.page_refresh",
             ],
         },
     },
@@ -94,6 +95,8 @@ LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
+# One way to write a time, pages and admin alike: "2026-12-01 21:14 UTC" (24 h, UTC).
+FORMAT_MODULE_PATH = ["monitoring_site.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -184,6 +187,9 @@ MONITORING_DEFAULT_WINDOW_MINUTES = env.int("MONITORING_DEFAULT_WINDOW_MINUTES",
 # Seconds between monitor passes (run_monitor's default; `dev.py serve` runs it); pages and
 # /healthz call the monitor late after three intervals without a pass.
 MONITORING_MONITOR_INTERVAL_SECONDS = env.float("MONITORING_MONITOR_INTERVAL_SECONDS", default=60.0)
+# Seconds between the self-refreshes of the dashboard, a version's page and the alert list
+# (while the tab is visible and not paused; static/js/refresh.js). 0: never.
+MONITORING_PAGE_REFRESH_SECONDS = env.int("MONITORING_PAGE_REFRESH_SECONDS", default=60)
 # Delivery retries: attempts before giving up, and the base of the exponential backoff.
 MONITORING_DELIVERY_MAX_ATTEMPTS = env.int("MONITORING_DELIVERY_MAX_ATTEMPTS", default=8)
 MONITORING_DELIVERY_BACKOFF_SECONDS = env.int("MONITORING_DELIVERY_BACKOFF_SECONDS", default=30)

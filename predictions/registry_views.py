@@ -1,19 +1,19 @@
 """Pages of the model registry and drift reports (SPEC §8): thin views over the services.
 
 ``/registry/`` lists every version (registered or only seen), ``/registry/<version>/``
-shows its stage, its timeline and its latest drift report with the per-feature PSI
-chart, ``/drift/<id>/`` one drift report in full.
+leads to the version's page (``/models/<version>/``: stage, timeline, latest drift
+report beside the metrics), ``/drift/<id>/`` one drift report in full.
 """
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from predictions.charts import bar_chart_svg
 from predictions.models import DriftReport
 from predictions.overview import DEFAULT_WINDOW, WINDOW_CHOICES, window_figures_by_version
-from predictions.registry import timeline, version_exists, versions_overview
+from predictions.registry import versions_overview
 
 # Stage → the badge colour the stylesheet already has.
 STAGE_BADGES = {
@@ -86,9 +86,10 @@ def registry(request):
         context.update(window_key=DEFAULT_WINDOW, versions=[], window_error=(
             f"window: {window_key!r} is not one of {', '.join(WINDOW_CHOICES)}."))
         return render(request, "predictions/registry.html", context, status=400)
-    versions = _with_window_figures(
-        [_with_badge(entry) for entry in versions_overview()], window_key
-    )
+    # Grouped by model name (unregistered versions, without one, last).
+    entries = sorted(versions_overview(), key=lambda e: (
+        e["model_name"] is None, e["model_name"] or "", e["version"]))
+    versions = _with_window_figures([_with_badge(entry) for entry in entries], window_key)
     context.update(versions=versions, window_label=WINDOW_CHOICES[window_key][1])
     return render(request, "predictions/registry.html", context)
 
@@ -96,22 +97,11 @@ def registry(request):
 @require_safe
 @login_required
 def version_page(request, version):
-    """One version: stage, details, timeline, and the latest drift report's PSI chart."""
-    if not version_exists(version):
-        raise Http404(f"No model version {version!r}.")
-    overview = versions_overview(versions=[version])
-    entry = _with_badge(overview[0]) if overview else {"version": version, "stage": "-"}
-    _with_window_figures([entry], DEFAULT_WINDOW)
-    reports = DriftReport.objects.filter(model_version=version).order_by("-created_at", "-id")
-    latest_report = reports.first()
-    events = timeline(version)
-    return render(request, "predictions/registry_version.html", {
-        "version": entry,
-        "events": events,
-        "latest_report": latest_report,
-        "psi_chart": psi_chart(latest_report) if latest_report else None,
-        "recent_reports": reports[:10],
-    })
+    """The version's own page (``/models/<version>/``) shows its stage, timeline and drift
+    beside its metrics: this URL, kept for links and bookmarks, leads there."""
+    target = reverse("model-detail", args=[version])
+    query = request.GET.urlencode()
+    return redirect(f"{target}?{query}" if query else target)
 
 
 @require_safe

@@ -253,5 +253,6 @@ def test_registry_accuracy_over_a_window(client):
     one_hour = client.get("/registry/?window=1h").context["versions"][0]
     assert one_hour["window_labelled"] < entry["window_labelled"]
     assert client.get("/registry/?window=nope").status_code == 400
-    version_page = client.get("/registry/v1/").content.decode()
-    assert "Accuracy (last 24 h)" in version_page
+    version_page = client.get("/registry/v1/", follow=True)
+    assert version_page.redirect_chain == [("/models/v1/", 302)]
+    assert "Training vs live" in version_page.content.decode()

@@ -53,14 +53,15 @@ def test_registry_lists_registered_and_unregistered(client_for, drift_report, ma
 
 
 def test_version_page_shows_timeline_and_psi_chart(client_for, drift_report):
-    response = client_for().get("/registry/2.0.1/")
+    response = client_for().get("/registry/2.0.1/", follow=True)
     assert response.status_code == 200
+    assert response.redirect_chain == [("/models/2.0.1/", 302)]
     page = response.content.decode()
     assert "registered" in page and "first release" in page
     assert page.count('class="event-stage_change"') == 2
     assert "<svg" in page and "PSI per feature" in page
     assert f"/drift/{drift_report.pk}/" in page
-    assert client_for().get("/registry/nope/").status_code == 404
+    assert client_for().get("/registry/nope/", follow=True).status_code == 404
 
 
 def test_drift_page_shows_features_and_skips(client_for, drift_report):
