@@ -2,6 +2,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from alerting import rule_checks
 from alerting.choices import ChannelName, Severity
 from alerting.lifecycle import NOTE_MAX_LENGTH
 from alerting.models import Alert, AlertRule, Delivery, RuleState, Silence
@@ -118,6 +119,9 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         read_only_fields = ["last_triggered", "created_at", "updated_at", "states"]
 
     def validate(self, attrs):
+        component = rule_checks.metric_component(attrs.get("metric_name"))
+        if self.instance is None and "component" not in attrs and component:
+            attrs["component"] = component  # drift / data_quality, not "performance"
         rule = AlertRule()
         if self.instance is not None:
             for field in AlertRule._meta.concrete_fields:
