@@ -218,3 +218,33 @@ def test_the_read_of_a_side_uses_the_version_index_on_postgresql(add_predictions
         assert "prediction_version_time_cover" in plan, plan
         assert "prediction_time " not in plan and "prediction_time\n" not in plan, plan
     assert CURRENT == "current"
+
+
+def test_the_monitor_evaluates_data_quality_rules_on_its_drift_report(add_predictions, rng):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from alerting.monitor import run_monitor_pass
+    from predictions.models import HealthSnapshot
+    from predictions.registry import register_version
+
+    now = timezone.now()
+    ref_start, ref_end = now - timedelta(days=10), now - timedelta(days=3)
+    for version, broken in (("broken", True), ("fine", False)):
+        register_version({"version": version, "model_name": version,
+                          "reference_start": ref_start, "reference_end": ref_end})
+        add_predictions(version, [{"x": float(v)} for v in rng.normal(0, 1, 300)],
+                        ref_start, ref_end)
+        current = [{"x": float(v)} for v in rng.normal(0, 1, 200)]
+        if broken:  # the pipeline drops x from 40 % of the rows
+            for row in current[::5] + current[1::5]:
+                del row["x"]
+        add_predictions(version, current, now - timedelta(minutes=59), now - timedelta(seconds=1))
+    AlertRule.objects.create(rule_id="missing-x", metric_name="max_feature_missing_rate",
+                             comparison=">", threshold=0.1, component="data_quality")
+    run_monitor_pass(window_minutes=60, now=now)
+    alert = Alert.objects.get()
+    assert (alert.model_version, alert.metric_value) == ("broken", pytest.approx(0.4))
+    assert HealthSnapshot.objects.get(model_version="fine").metrics[
+        "max_feature_missing_rate"] == 0.0
