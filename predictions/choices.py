@@ -43,6 +43,22 @@ DRIFT_METRICS = frozenset(
         MetricName.DRIFT_SCORE,
     }
 )
+# The figures of labelled predictions: an alert on one of them names the version's worst
+# segments (SPEC §13), where the model fails.
+PERFORMANCE_METRICS = frozenset(
+    {
+        MetricName.ACCURACY,
+        MetricName.PRECISION,
+        MetricName.RECALL,
+        MetricName.F1_SCORE,
+        MetricName.ROC_AUC,
+        MetricName.BRIER_SCORE,
+        MetricName.EXPECTED_CALIBRATION_ERROR,
+        MetricName.OVERCONFIDENCE_GAP,
+        MetricName.PREDICTION_ACCURACY_TREND,
+        MetricName.DEGRADATION_DETECTED,
+    }
+)
 # The data-quality metrics of a drift report (SPEC §13): rule component "data_quality".
 DATA_QUALITY_METRICS = frozenset(
     {

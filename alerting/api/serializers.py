@@ -33,7 +33,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "occurrences", "last_value", "last_seen_at", "reminders_sent", "last_reminded_at",
             "silenced",
             "acknowledged", "acknowledged_at", "acknowledged_by", "acknowledgment_note",
-            "resolved_at", "resolved_by", "resolution_note", "deliveries",
+            "resolved_at", "resolved_by", "resolution_note", "deliveries", "worst_segments",
         ]
         read_only_fields = fields
 
