@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from alerting.models import Alert
 from alerting.rules import evaluate, rules_for_version
-from predictions.choices import DRIFT_METRICS
+from predictions.choices import REPORT_METRICS
 from predictions.drift import report_metrics
 from predictions.models import DriftReport
 
 
 def evaluate_drift_rules(report: DriftReport, now=None) -> list[Alert]:
-    """Run every enabled rule watching a drift metric of the report's version."""
+    """Run every enabled rule watching a drift or data-quality metric of the report's
+    version."""
     values = report_metrics(report)
     fired = []
-    for rule in rules_for_version(report.model_version).filter(metric_name__in=DRIFT_METRICS):
+    for rule in rules_for_version(report.model_version).filter(metric_name__in=REPORT_METRICS):
         evaluation = evaluate(rule, values.get(rule.metric_name), report.model_version, now=now)
         if evaluation.fired:
             fired.append(evaluation.alert)

@@ -221,6 +221,9 @@ class Alert(models.Model):
     reminders_sent = models.PositiveIntegerField(default=0)
     last_reminded_at = models.DateTimeField(null=True, blank=True)
     silenced = models.BooleanField(default=False)
+    # A performance alert's version's five worst segments when it fired (SPEC §13):
+    # [{"key", "value", "n", "num_with_outcome", "accuracy"}], worst first.
+    worst_segments = models.JSONField(default=list, blank=True)
 
     objects = AlertQuerySet.as_manager()
 

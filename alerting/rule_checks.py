@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from alerting.choices import ChannelName, Comparison
-from predictions.choices import MetricName
+from predictions.choices import METRIC_COMPONENTS, MetricName
 from predictions.metrics import MAX_WINDOW_MINUTES
 
 # Keys a rule's conditions may hold; anything else is refused as a likely typo.
@@ -44,6 +44,12 @@ def metric_name_error(metric_name, conditions=None) -> str | None:
                 "'-' (e.g. custom:api_latency).")
     return (f"Unknown metric {metric_name!r}: one of {', '.join(MetricName.values)}, "
             f"or {CUSTOM_PREFIX}<name> for a metric services push.")
+
+
+def metric_component(metric_name) -> str | None:
+    """The component a rule on this metric belongs to when none is given: ``drift`` for
+    a drift report's drift figures, ``data_quality`` for its data-quality figures (§13)."""
+    return METRIC_COMPONENTS.get(metric_name)
 
 
 def is_finite_number(value) -> bool:

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -25,6 +26,9 @@ from alerting.deliveries import deliver_after_commit, queue_deliveries
 from alerting.engine import Event, Policy, State, as_number, comparison_holds, decide
 from alerting.lifecycle import SYSTEM, resolve_alert
 from alerting.models import Alert, AlertRule, RuleState
+from predictions.choices import PERFORMANCE_METRICS
+from predictions.metrics import MetricWindow
+from predictions.segments import worst_segments
 
 logger = logging.getLogger("alerting.rules")
 
@@ -206,6 +210,15 @@ def _rule_channels(rule: AlertRule):
     return rule.channels if isinstance(rule.channels, list) else ()
 
 
+def _worst_segments(rule, model_version, now, window_minutes) -> list:
+    """Where a version's performance alert fails most: its five worst segments over the
+    rule's window (none for label-free metrics, or an alert on every version at once)."""
+    if not model_version or rule.metric_name not in PERFORMANCE_METRICS:
+        return []
+    minutes = window_minutes or rule.window_minutes or settings.MONITORING_DEFAULT_WINDOW_MINUTES
+    return worst_segments(MetricWindow.last(model_version, minutes, now))
+
+
 def _open_incident(rule, value, model_version, now, num_with_outcome, window_minutes):
     """Store the incident's alert (marked when silenced) and queue its notifications."""
     AlertRule.objects.filter(pk=rule.pk).filter(
@@ -229,6 +242,7 @@ def _open_incident(rule, value, model_version, now, num_with_outcome, window_min
         model_version=model_version,
         rule=rule,
         silenced=silenced,
+        worst_segments=_worst_segments(rule, model_version, now, window_minutes),
     )
     if silenced:
         return alert, []

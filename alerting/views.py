@@ -5,6 +5,7 @@ Acknowledge and resolve are POST-only, CSRF-protected, and need the lifecycle's 
 permission (403 without); a GET never changes anything. The dashboard and the model
 pages, which show alerts beside the metrics, are in the ``dashboard`` app.
 """
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -85,6 +86,7 @@ def alert_detail(request, alert_id):
         "can_silence": request.user.has_perm(silences.ADD_PERMISSION),
         "silence_durations": [("1h", "1 h"), ("4h", "4 h"), ("24h", "24 h"),
                               ("resolved", "until resolved")],
+        "segment_min_samples": settings.MONITORING_SEGMENT_MIN_SAMPLES,
         **alert_forms_context(request.user),
     })
 

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench [--scale 1.0] [--db-prefix bench] [--only STEP,…]
 
 Steps (all by default): raw-pg, rest-pg, raw-sqlite, rest-sqlite, metrics, legacy,
-import, drift, volume, peers. At --scale 1 the metric dataset, the legacy file and the
+import, drift, segments, volume, peers. At --scale 1 the metric dataset, the legacy file and the
 import file hold 1,000,000 predictions each; the volume curve (bench/volume.py) grows one
 version to 100,000, 1,000,000 and 5,000,000 predictions beside 900,000 others.
 
@@ -38,7 +38,7 @@ from bench.server import gunicorn
 
 RESULTS = db.ROOT / "bench" / "results"
 STEPS = ("raw-pg", "rest-pg", "raw-sqlite", "rest-sqlite", "metrics", "legacy", "import", "drift",
-         "volume", "peers")
+         "segments", "volume", "peers")
 WINDOWS = (60, 1440, 43200)
 METRIC_VERSION = "v1"
 
@@ -52,6 +52,11 @@ def sizes(scale: float) -> dict:
         "metric_rows": max(10_000, round(1_000_000 * scale)),
         "import_lines": max(10_000, round(1_000_000 * scale)),
         "drift_rows_per_side": max(2_000, round(50_000 * scale)),
+        # The drift and segment tables hold 1,000,000 rows at --scale 1 (other versions'
+        # rows beside the measured version's).
+        "drift_other_rows": max(0, round(900_000 * scale)),
+        "segment_rows": max(10_000, round(100_000 * scale)),
+        "segment_other_rows": max(0, round(900_000 * scale)),
     }
 
 
@@ -225,7 +230,16 @@ class Run:
             self.results["drift"] = None
             return
         self.results["drift"] = module.measure_drift(
-            rows_per_side=self.size["drift_rows_per_side"], features=10
+            rows_per_side=self.size["drift_rows_per_side"], features=10,
+            other_rows=self.size["drift_other_rows"], db_name=f"{self.args.db_prefix}_drift",
+        )
+
+    def segments(self):
+        from bench import segments
+
+        self.results["segments"] = segments.measure_segments(
+            rows=self.size["segment_rows"], other_rows=self.size["segment_other_rows"],
+            db_name=f"{self.args.db_prefix}_segments",
         )
 
     # --- Cost independent of volume (SPEC §9) and the peers -------------------------------
@@ -363,6 +377,7 @@ def main(argv=None) -> int:
     run.step("legacy", run.legacy)
     run.step("import", run.import_legacy)
     run.step("drift", run.drift)
+    run.step("segments", run.segments)
     run.step("volume", run.volume)
     run.step("peers", run.peers)
     run.results["total_seconds"] = time.perf_counter() - started

@@ -1,10 +1,13 @@
 """Drift benchmark: one report over 2 × N rows × F features on PostgreSQL, vs its floor.
 
     .venv/bin/python -m bench.drift [--rows 50000] [--features 10] [--repeat 3]
+                                    [--other-rows 900000] [--db bench_drift]
 
 ``measure_drift`` creates its own database (``bench_drift``), loads a reference window
 and a current window of one version (numeric features, two of them shifted, and two
-string features), then times, each the median of ``repeat`` runs:
+string features) among ``other_rows`` predictions of nine other versions spread over the
+same days (so that the table holds 1,000,000 rows, and a read that filters by time
+alone would wade through them), then times, each the median of ``repeat`` runs:
 
 - ``read_s``: counting and reading both sides' ``features`` (what the service reads);
 - ``compute_s``: the service's statistics on the rows read (columns, PSI, KS, χ²);
@@ -32,14 +35,16 @@ DB_NAME = "bench_drift"
 VERSION = "bench-drift"
 
 
-def measure_drift(rows_per_side: int = 50000, features: int = 10, repeat: int = 3) -> dict:
+def measure_drift(rows_per_side: int = 50000, features: int = 10, repeat: int = 3,
+                  other_rows: int = 900_000, db_name: str = DB_NAME) -> dict:
     """Time one drift report on a fresh PostgreSQL database; the figures as a dict."""
-    url = db.recreate_pg(DB_NAME)
+    url = db.recreate_pg(db_name)
     try:
         db.migrate(url)
         done = subprocess.run(
             [sys.executable, "-m", "bench.drift", "--child", "--rows", str(rows_per_side),
-             "--features", str(features), "--repeat", str(repeat)],
+             "--features", str(features), "--repeat", str(repeat),
+             "--other-rows", str(other_rows)],
             cwd=db.ROOT,
             env={**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE":
                  "monitoring_site.settings", "MONITORING_DRIFT_SAMPLE": str(rows_per_side)},
@@ -50,7 +55,7 @@ def measure_drift(rows_per_side: int = 50000, features: int = 10, repeat: int = 
         sys.stderr.write(done.stderr)
         figures = json.loads(done.stdout.strip().splitlines()[-1])
     finally:
-        db.drop_pg(DB_NAME)
+        db.drop_pg(db_name)
     bound = 3 * figures["floor_s"] + figures["read_s"]
     figures["bound_s"] = bound
     figures["ratio_to_bound"] = figures["total_s"] / bound if bound else None
@@ -64,7 +69,24 @@ def measure_drift(rows_per_side: int = 50000, features: int = 10, repeat: int = 
 
 
 # --- The child: Django set up against the benchmark database ----------------------------
-def _load(rows_per_side: int, n_features: int):
+def _load_others(other_rows: int, start, end) -> None:
+    """Nine other versions' predictions over [start, end), written by SQL (fast)."""
+    from django.db import connection
+
+    if other_rows <= 0:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO predictions_prediction (prediction_id, model_version, timestamp, "
+            "predicted_outcome, confidence, features, metadata) "
+            "SELECT 'o' || g, 'other-' || (g %% 9), %s + (%s - %s) * (g::float8 / %s), g %% 2, "
+            "0.75, jsonb_build_object('num_0', random(), 'num_1', random(), 'plan', 'basic'), "
+            "'{}'::jsonb FROM generate_series(1, %s) g",
+            [start, end, start, other_rows, other_rows],
+        )
+
+
+def _load(rows_per_side: int, n_features: int, other_rows: int = 0):
     """Reference: the last 7 days but one; current: the last hour. Returns the windows."""
     from datetime import timedelta
 
@@ -105,6 +127,7 @@ def _load(rows_per_side: int, n_features: int):
                 batch = []
         if batch:
             Prediction.objects.bulk_create(batch)
+    _load_others(other_rows, windows["reference"][0], windows["current"][1])
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -149,14 +172,14 @@ def _floor(reference_rows: list, current_rows: list) -> float:
     return time.perf_counter() - started
 
 
-def _child(rows_per_side: int, n_features: int, repeat: int) -> dict:
+def _child(rows_per_side: int, n_features: int, repeat: int, other_rows: int) -> dict:
     import django
 
     django.setup()
     from predictions import drift
     from predictions.models import DriftReport
 
-    windows = _load(rows_per_side, n_features)
+    windows = _load(rows_per_side, n_features, other_rows)
     reference = drift.TimeWindow(*windows["reference"])
     current = drift.TimeWindow(*windows["current"], closed=True)
     sample = rows_per_side
@@ -185,6 +208,7 @@ def _child(rows_per_side: int, n_features: int, repeat: int) -> dict:
     DriftReport.objects.all().delete()
     return {
         "rows_per_side": rows_per_side,
+        "table_rows": 2 * rows_per_side + other_rows,
         "features": n_features,
         "repeat": repeat,
         "read_s": statistics.median(reads),
@@ -205,12 +229,15 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=50000)
     parser.add_argument("--features", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--other-rows", type=int, default=900_000)
+    parser.add_argument("--db", default=DB_NAME, help="the database to create (and drop)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(_child(args.rows, args.features, args.repeat)))
+        print(json.dumps(_child(args.rows, args.features, args.repeat, args.other_rows)))
     else:
-        print(json.dumps(measure_drift(args.rows, args.features, args.repeat), indent=2))
+        print(json.dumps(measure_drift(args.rows, args.features, args.repeat, args.other_rows,
+                                       args.db), indent=2))
 
 
 if __name__ == "__main__":

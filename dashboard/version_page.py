@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from alerting.models import AgentAction, Alert
 from predictions.choices import UNREGISTERED_STAGE
+from predictions.drift_charts import psi_history_context
 from predictions.models import DriftReport, ModelVersion
 from predictions.registry import REGISTRY_FIELDS, timeline
 from predictions.registry_views import STAGE_BADGES, psi_chart
@@ -59,7 +60,8 @@ def short_timeline(version: str) -> list[dict]:
 
 
 def latest_drift(version: str) -> dict:
-    """The latest drift report with its PSI chart, and the few before it."""
+    """The latest drift report with its PSI chart, the few before it, and each feature's
+    PSI per day over the last 30 days (SPEC §13)."""
     reports = list(
         DriftReport.objects.filter(model_version=version).order_by("-created_at", "-id")
         [:RECENT_REPORTS]
@@ -69,6 +71,7 @@ def latest_drift(version: str) -> dict:
         "latest_report": latest,
         "psi_chart": psi_chart(latest) if latest else None,
         "recent_reports": reports,
+        **psi_history_context(version),
     }
 
 

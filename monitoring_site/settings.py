@@ -203,6 +203,12 @@ MONITORING_DRIFT_SHARE = env.float("MONITORING_DRIFT_SHARE", default=0.5)
 MONITORING_DRIFT_SAMPLE = env.int("MONITORING_DRIFT_SAMPLE", default=50000)
 MONITORING_DRIFT_MIN_ROWS = env.int("MONITORING_DRIFT_MIN_ROWS", default=100)
 
+# --- Segments (SPEC §13): where a model fails ----------------------------------------
+# Fewest labelled rows for a segment to be named among a performance alert's worst.
+MONITORING_SEGMENT_MIN_SAMPLES = env.int("MONITORING_SEGMENT_MIN_SAMPLES", default=20)
+# Keys an alert's worst segments look at: those of the window's newest rows, at most this many.
+MONITORING_SEGMENT_MAX_KEYS = env.int("MONITORING_SEGMENT_MAX_KEYS", default=20)
+
 # --- Email: EMAIL_URL, else the legacy ALERT_EMAIL_* variables, else the console --------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="monitoring@localhost")
 ALERT_EMAIL_RECIPIENTS = env.list("ALERT_EMAIL_RECIPIENTS", default=[])

@@ -29,6 +29,9 @@ class MetricName(models.TextChoices):
     NUM_DRIFTED_FEATURES = "num_drifted_features"
     DATASET_DRIFT_DETECTED = "dataset_drift_detected"
     DRIFT_SCORE = "drift_score"
+    MAX_FEATURE_MISSING_RATE = "max_feature_missing_rate"
+    MAX_OUT_OF_RANGE_RATE = "max_out_of_range_rate"
+    NEW_CATEGORY_COUNT = "new_category_count"
 
 
 # The metrics that come from a drift report rather than from the prediction aggregates.
@@ -40,6 +43,37 @@ DRIFT_METRICS = frozenset(
         MetricName.DRIFT_SCORE,
     }
 )
+# The figures of labelled predictions: an alert on one of them names the version's worst
+# segments (SPEC §13), where the model fails.
+PERFORMANCE_METRICS = frozenset(
+    {
+        MetricName.ACCURACY,
+        MetricName.PRECISION,
+        MetricName.RECALL,
+        MetricName.F1_SCORE,
+        MetricName.ROC_AUC,
+        MetricName.BRIER_SCORE,
+        MetricName.EXPECTED_CALIBRATION_ERROR,
+        MetricName.OVERCONFIDENCE_GAP,
+        MetricName.PREDICTION_ACCURACY_TREND,
+        MetricName.DEGRADATION_DETECTED,
+    }
+)
+# The data-quality metrics of a drift report (SPEC §13): rule component "data_quality".
+DATA_QUALITY_METRICS = frozenset(
+    {
+        MetricName.MAX_FEATURE_MISSING_RATE,
+        MetricName.MAX_OUT_OF_RANGE_RATE,
+        MetricName.NEW_CATEGORY_COUNT,
+    }
+)
+# Every metric a drift report gives, evaluated when a report is computed.
+REPORT_METRICS = DRIFT_METRICS | DATA_QUALITY_METRICS
+# The component a rule on these metrics files its alerts under, when none is given.
+METRIC_COMPONENTS = {
+    **dict.fromkeys(DRIFT_METRICS, "drift"),
+    **dict.fromkeys(DATA_QUALITY_METRICS, "data_quality"),
+}
 
 
 class MetricStatus(models.TextChoices):

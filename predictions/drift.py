@@ -1,41 +1,38 @@
-"""Feature drift of a model version: its current window against its reference (SPEC §8).
+"""Feature drift of a model version: its current window against its reference (SPEC §8, §13).
 
 One service, ``compute_drift_report``, used by the snapshot service (so that
 ``run_monitor`` and ``compute_snapshots`` produce reports), by ``POST
 drift-reports/compute/`` and by the benchmark. Each side is read once, only the
-``features`` column, up to ``MONITORING_DRIFT_SAMPLE`` rows (beyond it, an evenly spread
-sample by id, so the same rows give the same report); the statistics are numpy and scipy
-on whole arrays: PSI over the reference's deciles, Kolmogorov–Smirnov for numbers, and
-PSI with a chi-squared test over the categories for strings and booleans.
+``features`` column, through the version's own (model_version, timestamp) index, up to
+``MONITORING_DRIFT_SAMPLE`` rows (beyond it, exactly that many, evenly spread by id, so
+the same rows give the same report). The statistics and the data-quality figures are
+``predictions.drift_stats`` on the columns of that one read.
 """
 from __future__ import annotations
 
 import json
-import math
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from operator import itemgetter
 
-import numpy as np
 from django.conf import settings
-from django.db.models import F, Min, Window
-from django.db.models.functions import Mod, RowNumber
+from django.db import connections
+from django.db.models import BooleanField, F, Min, TextField, Window
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, RowNumber
 from django.utils import timezone
-from scipy import stats
 
 from predictions.choices import MetricName
+from predictions.drift_stats import (  # noqa: F401 (re-exported: the module's public names)
+    CATEGORICAL,
+    CURRENT,
+    NUMERIC,
+    REFERENCE,
+    compare_features,
+    feature_columns,
+)
 from predictions.models import DriftReport, ModelVersion, Prediction
 
-# The 9 inner deciles of the reference: exactly 0.1, 0.2, …, 0.9.
-DECILES = np.arange(1, 10) / 10
-SHARE_FLOOR = 1e-4
 READ_CHUNK_ROWS = 5000
-
-NUMERIC = "numeric"
-CATEGORICAL = "categorical"
-REFERENCE = "reference"
-CURRENT = "current"
 
 
 class InsufficientData(Exception):
@@ -105,9 +102,28 @@ def reference_window(model_version) -> TimeWindow | None:
 
 # --- Reading --------------------------------------------------------------------------
 def _side_predictions(version: str, window: TimeWindow):
-    until = {"timestamp__lte" if window.closed else "timestamp__lt": window.end}
+    """The window's predictions of one version, bounded so that only the (version,
+    timestamp) index can serve it.
+
+    The bounds are row comparisons on (model_version, timestamp): equivalent to
+    ``start <= timestamp < end`` with ``model_version = V``, but unusable by the
+    timestamp-only index, which PostgreSQL may otherwise pick for a short window and then
+    read (and throw away) every other version's rows of that window.
+    """
+    connection = connections[Prediction.objects.db]
+    quote = connection.ops.quote_name
+    table = quote(Prediction._meta.db_table)
+    key = f"({table}.{quote('model_version')}, {table}.{quote('timestamp')})"
+
+    def bound(operator, moment):
+        moment = connection.ops.adapt_datetimefield_value(moment)
+        # Only quoted names and a fixed operator are formatted in; the values are params.
+        return RawSQL(f"{key} {operator} (%s, %s)", (version, moment),  # noqa: S611
+                      output_field=BooleanField())
+
     return Prediction.objects.filter(
-        model_version=version, timestamp__gte=window.start, **until
+        bound(">=", window.start), bound("<=" if window.closed else "<", window.end),
+        model_version=version,
     ).order_by()
 
 
@@ -115,172 +131,37 @@ def _count(version: str, window: TimeWindow) -> int:
     return _side_predictions(version, window).count()
 
 
-def read_features(version: str, window: TimeWindow, rows: int, sample: int) -> list:
-    """The ``features`` of the window's predictions: all of them, or an even sample.
+def sampled_predictions(version: str, window: TimeWindow, rows: int, sample: int):
+    """The window's predictions, or exactly ``sample`` of them spread evenly by id.
 
-    Beyond ``sample`` rows, every k-th row by id (k = ⌈rows / sample⌉), at most
-    ``sample`` of them: deterministic, and spread over the whole window.
+    Beyond ``sample`` rows, the row at (0-based) position p by id is kept when
+    ⌊(p + 1)·sample / rows⌋ > ⌊p·sample / rows⌋: exactly ``sample`` rows (the floors climb
+    from 0 to ``sample`` one step at a time), deterministic, spread over the whole window.
     """
     predictions = _side_predictions(version, window)
-    if rows > sample:
-        stride = -(-rows // sample)
-        predictions = (
-            predictions.annotate(position=Window(RowNumber(), order_by=F("id").asc()))
-            .annotate(stride_slot=Mod(F("position") - 1, stride))
-            .filter(stride_slot=0)
-            .order_by("id")[:sample]
+    if rows <= sample:
+        return predictions
+    position = Window(RowNumber(), order_by=F("id").asc()) - 1
+    return (
+        predictions.annotate(
+            sample_step=(position + 1) * sample / rows - position * sample / rows
         )
-    return list(predictions.values_list("features", flat=True).iterator(chunk_size=READ_CHUNK_ROWS))
-
-
-def feature_columns(feature_rows: list) -> dict[str, list]:
-    """Feature name → its value in every dict row (None where absent), built a column at a
-    time by C loops. A key whose values are all null is still a feature.
-
-    Rows usually all carry the same keys. When every row has as many keys as the first
-    and each of the first row's keys is found in every row, no row can have another key;
-    otherwise the names are the union of every row's keys.
-    """
-    rows = feature_rows
-    if set(map(type, rows)) != {dict}:
-        rows = [features for features in rows if isinstance(features, dict)]
-    if not rows:
-        return {}
-    first = rows[0]
-    if set(map(len, rows)) == {len(first)}:
-        try:
-            return {name: list(map(itemgetter(name), rows)) for name in sorted(first)}
-        except KeyError:
-            pass  # same number of keys, not the same keys
-    return {
-        name: [row.get(name) for row in rows] for name in sorted(set().union(*rows))
-    }
-
-
-def present_values(column: list) -> tuple[list, set]:
-    """The non-null values of a column and the set of their types (one pass if no null)."""
-    value_types = set(map(type, column))
-    if NONE_TYPE in value_types:
-        value_types.discard(NONE_TYPE)
-        column = [value for value in column if value is not None]
-    return column, value_types
-
-
-# --- Statistics ----------------------------------------------------------------------
-def psi(reference_shares: np.ndarray, current_shares: np.ndarray) -> float:
-    """Σ (cur − ref)·ln(cur/ref) with both sides' shares floored at 1e-4."""
-    ref = np.maximum(reference_shares, SHARE_FLOOR)
-    cur = np.maximum(current_shares, SHARE_FLOOR)
-    return float(np.sum((cur - ref) * np.log(cur / ref)))
-
-
-def numeric_drift(reference: np.ndarray, current: np.ndarray) -> dict:
-    """PSI over the reference's deciles, and scipy's two-sample KS test."""
-    cut_points = np.quantile(reference, DECILES)
-    # A value's bin is the number of cut points strictly below it.
-    reference_bins = np.searchsorted(cut_points, reference, side="left")
-    current_bins = np.searchsorted(cut_points, current, side="left")
-    reference_shares = np.bincount(reference_bins, minlength=10) / reference.size
-    current_shares = np.bincount(current_bins, minlength=10) / current.size
-    ks = stats.ks_2samp(reference, current)
-    return {
-        "kind": NUMERIC,
-        "psi": psi(reference_shares, current_shares),
-        "ks_statistic": float(ks.statistic),
-        "ks_pvalue": float(ks.pvalue),
-    }
-
-
-def categorical_drift(reference: list[str], current: list[str]) -> dict:
-    """PSI over the union of categories, and the chi-squared test on the 2 × k counts."""
-    reference_counts, current_counts = Counter(reference), Counter(current)
-    categories = sorted(set(reference_counts) | set(current_counts))
-    table = np.array(
-        [
-            [reference_counts.get(c, 0) for c in categories],
-            [current_counts.get(c, 0) for c in categories],
-        ],
-        dtype=float,
+        .filter(sample_step__gt=0)
+        .order_by("id")
     )
-    chi2 = stats.chi2_contingency(table)
-    return {
-        "kind": CATEGORICAL,
-        "psi": psi(table[0] / len(reference), table[1] / len(current)),
-        "chi2_pvalue": float(chi2.pvalue),
-        "categories": len(categories),
-    }
 
 
-NUMBER_TYPES = frozenset({int, float})  # not bool: True is a category, not 1.0
-NONE_TYPE = type(None)
+def read_features(version: str, window: TimeWindow, rows: int, sample: int) -> list:
+    """The ``features`` of the window's predictions: all, or exactly ``sample`` of them.
 
-
-def _as_category(value) -> str:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
-
-
-def _finite_or_none(value):
-    return value if value is None or math.isfinite(value) else None
-
-
-def feature_drift(reference_column: list, current_column: list, rows: tuple[int, int]) -> dict:
-    """The drift entry of one feature (or why it is skipped).
-
-    The columns hold the feature's value per row (None when absent); ``rows`` are each
-    side's row counts, rows that are not objects counting as missing.
+    Read as text and decoded by one ``json.loads`` of them all: a quarter faster than
+    the JSON field decoding each row (measured on 50,000 rows; bench/drift.py).
     """
-    reference, reference_types = present_values(reference_column)
-    current, current_types = present_values(current_column)
-    for side, values, total in ((REFERENCE, reference, rows[0]), (CURRENT, current, rows[1])):
-        missing = total - len(values)
-        if missing * 2 > total:
-            return {
-                "skipped": True,
-                "reason": f"missing from {missing} of {total} {side} rows (more than half)",
-            }
-    value_types = reference_types | current_types
-    if value_types <= NUMBER_TYPES:
-        entry = numeric_drift(np.asarray(reference, dtype=float), np.asarray(current, dtype=float))
-        p_value = entry["ks_pvalue"]
-    else:
-        if not value_types <= {str}:
-            reference = [_as_category(v) for v in reference]
-            current = [_as_category(v) for v in current]
-        entry = categorical_drift(reference, current)
-        p_value = entry["chi2_pvalue"]
-    entry["drifted"] = bool(
-        entry["psi"] >= settings.MONITORING_DRIFT_PSI or p_value < settings.MONITORING_DRIFT_PVALUE
+    predictions = sampled_predictions(version, window, rows, sample)
+    texts = predictions.annotate(features_text=Cast("features", TextField())).values_list(
+        "features_text", flat=True
     )
-    entry["psi"] = _finite_or_none(entry["psi"])
-    return entry
-
-
-def compare_features(reference_rows: list, current_rows: list) -> dict:
-    """Per-feature entries and the dataset summary for two lists of ``features`` dicts."""
-    reference_columns = feature_columns(reference_rows)
-    current_columns = feature_columns(current_rows)
-    rows = (len(reference_rows), len(current_rows))
-    features = {
-        name: feature_drift(
-            reference_columns.get(name, []), current_columns.get(name, []), rows
-        )
-        for name in sorted(set(reference_columns) | set(current_columns))
-    }
-    compared = [entry for entry in features.values() if not entry.get("skipped")]
-    drifted = sum(1 for entry in compared if entry["drifted"])
-    ratio = drifted / len(compared) if compared else None
-    scores = [entry["psi"] for entry in compared if entry["psi"] is not None]
-    return {
-        "features": features,
-        "num_features": len(compared),
-        "num_drifted_features": drifted,
-        "feature_drift_ratio": ratio,
-        "drift_score": max(scores) if scores else None,
-        "dataset_drift_detected": ratio is not None
-        and ratio >= settings.MONITORING_DRIFT_SHARE,
-    }
+    return json.loads("[" + ",".join(texts.iterator(chunk_size=READ_CHUNK_ROWS)) + "]")
 
 
 # --- The report ------------------------------------------------------------------------
@@ -347,12 +228,16 @@ def compute_drift_report(
 
 
 def report_metrics(report: DriftReport) -> dict:
-    """The rule metrics a drift report gives a snapshot (component ``drift``)."""
+    """The rule metrics a drift report gives a snapshot (components ``drift`` and
+    ``data_quality``)."""
     return {
         MetricName.FEATURE_DRIFT_RATIO.value: report.feature_drift_ratio,
         MetricName.NUM_DRIFTED_FEATURES.value: report.num_drifted_features,
         MetricName.DATASET_DRIFT_DETECTED.value: 1.0 if report.dataset_drift_detected else 0.0,
         MetricName.DRIFT_SCORE.value: report.drift_score,
+        MetricName.MAX_FEATURE_MISSING_RATE.value: report.max_feature_missing_rate,
+        MetricName.MAX_OUT_OF_RANGE_RATE.value: report.max_out_of_range_rate,
+        MetricName.NEW_CATEGORY_COUNT.value: report.new_category_count,
     }
 
 

@@ -218,6 +218,11 @@ class DriftReport(models.Model):
     feature_drift_ratio = models.FloatField(null=True, blank=True)
     drift_score = models.FloatField(null=True, blank=True)
     dataset_drift_detected = models.BooleanField(default=False)
+    # Data quality of the current window (SPEC §13), from the same read: the largest
+    # feature missing rate, the largest numeric out-of-range rate, the new categories.
+    max_feature_missing_rate = models.FloatField(null=True, blank=True)
+    max_out_of_range_rate = models.FloatField(null=True, blank=True)
+    new_category_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from predictions.charts import bar_chart_svg
+from predictions.drift_charts import drift_feature_charts, features_by_psi, psi_history_context
 from predictions.models import DriftReport
 from predictions.overview import DEFAULT_WINDOW, WINDOW_CHOICES, window_figures_by_version
 from predictions.registry import versions_overview
@@ -46,10 +47,10 @@ def _with_badge(entry):
 
 
 def psi_chart(report: DriftReport):
-    """The per-feature PSI bar chart of a report (skipped features drawn as n/a)."""
-    names = sorted(report.features)
-    values = [None if report.features[n].get("skipped") else report.features[n].get("psi")
-              for n in names]
+    """The per-feature PSI bar chart of a report, largest first (skipped features n/a)."""
+    ordered = features_by_psi(report)
+    names = [name for name, _ in ordered]
+    values = [None if entry.get("skipped") else entry.get("psi") for _, entry in ordered]
     threshold = settings.MONITORING_DRIFT_PSI
     return bar_chart_svg(
         names, values, threshold=threshold, title=f"PSI per feature, {report.model_version}",
@@ -59,8 +60,7 @@ def psi_chart(report: DriftReport):
 
 def _feature_rows(report: DriftReport):
     rows = []
-    for name in sorted(report.features):
-        entry = report.features[name]
+    for name, entry in features_by_psi(report):
         rows.append({
             "name": name,
             "skipped": bool(entry.get("skipped")),
@@ -71,6 +71,9 @@ def _feature_rows(report: DriftReport):
             "pvalue": entry.get("ks_pvalue", entry.get("chi2_pvalue")),
             "test": "KS" if "ks_pvalue" in entry else ("χ²" if "chi2_pvalue" in entry else ""),
             "drifted": entry.get("drifted"),
+            "missing_rate": entry.get("missing_rate"),
+            "out_of_range_rate": entry.get("out_of_range_rate"),
+            "new_categories": entry.get("new_categories") or [],
         })
     return rows
 
@@ -113,6 +116,7 @@ def drift_report(request, report_id):
         "report": report,
         "psi_chart": psi_chart(report),
         "feature_rows": _feature_rows(report),
+        **drift_feature_charts(report),
         "psi_threshold": settings.MONITORING_DRIFT_PSI,
         "pvalue_threshold": settings.MONITORING_DRIFT_PVALUE,
     })

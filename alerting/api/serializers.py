@@ -2,6 +2,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from alerting import rule_checks
 from alerting.choices import ChannelName, Severity
 from alerting.lifecycle import NOTE_MAX_LENGTH
 from alerting.models import Alert, AlertRule, Delivery, RuleState, Silence
@@ -33,7 +34,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "occurrences", "last_value", "last_seen_at", "reminders_sent", "last_reminded_at",
             "silenced",
             "acknowledged", "acknowledged_at", "acknowledged_by", "acknowledgment_note",
-            "resolved_at", "resolved_by", "resolution_note", "deliveries",
+            "resolved_at", "resolved_by", "resolution_note", "deliveries", "worst_segments",
         ]
         read_only_fields = fields
 
@@ -140,6 +141,9 @@ class AlertRuleSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         self._keep_masked_secrets(attrs)
+        component = rule_checks.metric_component(attrs.get("metric_name"))
+        if self.instance is None and "component" not in attrs and component:
+            attrs["component"] = component  # drift / data_quality, not "performance"
         rule = AlertRule()
         if self.instance is not None:
             for field in AlertRule._meta.concrete_fields:

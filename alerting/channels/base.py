@@ -62,7 +62,20 @@ def alert_headline(alert, kind=DeliveryKind.ALERT) -> str:
     return headline
 
 
+def worst_segments_text(alert) -> str:
+    """``Worst segments: country=NL accuracy 0.1200 (40 labelled); …`` or ""."""
+    segments = alert.worst_segments if isinstance(alert.worst_segments, list) else []
+    if not segments:
+        return ""
+    return "Worst segments: " + "; ".join(
+        f"{s['key']}={s['value']} accuracy {s['accuracy']:.4f} ({s['num_with_outcome']} labelled)"
+        for s in segments
+    )
+
+
 def alert_text(alert, kind=DeliveryKind.ALERT) -> str:
+    if kind == DeliveryKind.ALERT and worst_segments_text(alert):
+        return f"{alert.message}\n  {worst_segments_text(alert)}"
     if kind == DeliveryKind.RECOVERY:
         return f"{alert.message} — recovered (resolved by {alert.resolved_by or 'system'})"
     if kind == DeliveryKind.REMINDER:
@@ -92,6 +105,7 @@ def alert_payload(alert, kind=DeliveryKind.ALERT) -> dict:
         "status": alert.status,
         "acknowledged": alert.acknowledged,
         "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+        "worst_segments": alert.worst_segments or [],
     }
 
 

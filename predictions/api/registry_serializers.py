@@ -136,7 +136,8 @@ class DriftReportSerializer(serializers.ModelSerializer):
         fields = ["id", "model_version", "created_at", "reference_start", "reference_end",
                   "reference_rows", "current_start", "current_end", "current_rows",
                   "features", "num_features", "num_drifted_features", "feature_drift_ratio",
-                  "drift_score", "dataset_drift_detected"]
+                  "drift_score", "dataset_drift_detected", "max_feature_missing_rate",
+                  "max_out_of_range_rate", "new_category_count"]
         read_only_fields = fields
 
 

@@ -7,6 +7,7 @@ from predictions.api import (
     ingest_views,
     metric_views,
     registry_views,
+    segment_views,
     series_views,
     snapshot_views,
 )
@@ -41,6 +42,7 @@ urlpatterns = [
     ),
     path("metrics/trend/", metric_views.TrendView.as_view(), name="metrics-trend"),
     path("metrics/series/", series_views.SeriesView.as_view(), name="metrics-series"),
+    path("metrics/segments/", segment_views.SegmentsView.as_view(), name="metrics-segments"),
     path("metrics/custom/", custom_metric_views.CustomMetricsView.as_view(), name="metrics-custom"),
     path(
         "metrics/custom/series/",

@@ -177,7 +177,7 @@ def test_beyond_the_sample_bound_a_deterministic_even_sample(
     add_predictions("v1", [{"x": float(v)} for v in rng.normal(0, 1, 120)], cur_start, cur_end)
     first = compute_drift_report("v1", cur_start, cur_end, ref_start, ref_end)
     second = compute_drift_report("v1", cur_start, cur_end, ref_start, ref_end)
-    assert first.reference_rows == 134  # every 3rd of 400 rows
+    assert first.reference_rows == 150  # exactly the bound
     assert first.current_rows == 120
     assert first.features == second.features
 

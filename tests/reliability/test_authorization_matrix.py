@@ -44,6 +44,7 @@ RULES: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("metrics-classification", "GET"): READ,
     ("metrics-trend", "GET"): READ,
     ("metrics-series", "GET"): READ,
+    ("metrics-segments", "GET"): READ,
     ("metrics-custom", "GET"): READ,
     ("metrics-custom", "POST"): ("predictions.add_performancemetric",),
     ("metrics-custom-series", "GET"): READ,
