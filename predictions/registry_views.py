@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from predictions.charts import bar_chart_svg
-from predictions.drift_charts import drift_feature_charts, features_by_psi, psi_history_context
+from predictions.drift_charts import drift_feature_charts, features_by_psi
 from predictions.models import DriftReport
 from predictions.overview import DEFAULT_WINDOW, WINDOW_CHOICES, window_figures_by_version
 from predictions.registry import versions_overview

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerting', '0007_rule_metric_any_or_custom'),
+        ('alerting', '0008_delivery_failures_lifecycle_channels'),
     ]
 
     operations = [

@@ -95,8 +95,9 @@ def test_psi_history_takes_the_last_report_of_each_day(report):
     assert all(f["chart"].count("<svg") == 1 for f in context["features"])
 
 
-def test_the_registry_page_shows_the_psi_history(report, client, make_user):
+def test_the_version_page_shows_the_psi_history(report, client, make_user):
     client.force_login(make_user())
-    page = client.get("/registry/v1/").content.decode()
+    # The registry's version URL leads to the version's one page.
+    page = client.get("/registry/v1/", follow=True).content.decode()
     assert "PSI per feature, last 30 days" in page
     assert len(re.findall(r'class="card psi-history-feature"', page)) == 5
