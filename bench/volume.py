@@ -240,8 +240,6 @@ def measure_stage(url: str, port: int, token: str, end: datetime, repeat: int,
             print(f"    scan {scan:19} {name:9} engine p50 {_ms(engine)}  raw SQL p50 "
                   f"{_ms(data.percentile(sql, 50))}", flush=True)
         out.setdefault("sums_p50", {})[name] = probe[name]["parts_p50"]["sums"]
-        out.setdefault("roc_auc_count_star_p50", {})[name] = probe[name]["parts_p50"].get(
-            "roc_auc_count_star")
         out.setdefault("queries", {})[name] = probe[name]["queries"]
     if explain:
         start, stop = spans["aligned"]

@@ -18,7 +18,6 @@ from datetime import datetime
 
 # The predictions table itself, not predictions_predictionhour.
 ROWS_TABLE = re.compile(r"\bpredictions_prediction\b")
-COUNT_ID = re.compile(r'COUNT\("predictions_prediction"\."id"\)')
 
 
 def _timed(fn, repeat: int, budget_s: float) -> list[float]:
@@ -62,18 +61,6 @@ def probe(args: dict) -> dict:
             "roc_auc": _timed(
                 lambda w=window, s=sums, f=figures: metrics._ranked(w, s, f), repeat, budget),
         }
-        # Diagnostic: the engine's own ROC AUC statement with COUNT(id) → COUNT(*), which
-        # lets PostgreSQL answer it from the covering index alone (no heap visit).
-        with CaptureQueriesContext(connection) as captured:
-            metrics._ranked(window, sums, figures)
-        roc_sql = captured.captured_queries[-1]["sql"] if captured.captured_queries else ""
-        variant = COUNT_ID.sub("COUNT(*)", roc_sql)
-        if variant != roc_sql and name == "aligned":
-            def run_variant(sql=variant):
-                with connection.cursor() as cursor:
-                    cursor.execute(sql)
-                    cursor.fetchall()
-            parts["roc_auc_count_star"] = _timed(run_variant, repeat, budget)
         entry = {"parts_p50": {k: _median(v) for k, v in parts.items()},
                  "parts_samples": {k: len(v) for k, v in parts.items()},
                  "queries": {}, "plans": {}}

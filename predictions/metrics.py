@@ -2,10 +2,11 @@
 
 A window's figures come from its sums (``predictions.window_sums``): whole hours from the
 hourly aggregates that every write keeps (``predictions.rollups``), and the partial hours
-at its edges from one grouped scan of their rows, so the cost does not grow with the
-length of the window or the number of stored predictions. Only the ROC AUC (a ranking of
-scores) and the latency percentiles (``percentile_disc`` on PostgreSQL, ROW_NUMBER on
-SQLite) read the window's rows. Nothing loads the rows into Python.
+at its edges from one grouped scan of their rows (``predictions.row_scans``), so the cost
+does not grow with the length of the window or the number of stored predictions. Only the
+ROC AUC (a ranking of scores, ``row_scans.roc_auc``) and the latency percentiles
+(``percentile_disc`` on PostgreSQL, ROW_NUMBER on SQLite) read the window's rows. Nothing
+loads the rows into Python.
 """
 from __future__ import annotations
 
@@ -13,34 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connections
-from django.db.models import (
-    Case,
-    Count,
-    F,
-    FloatField,
-    IntegerField,
-    Max,
-    Min,
-    Q,
-    QuerySet,
-    Sum,
-    Value,
-    When,
-    Window,
-)
-from django.db.models.functions import Cast, Floor, Least, Ln, RowNumber
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from predictions.choices import MetricName
 from predictions.models import CALIBRATION_BINS, Prediction
 from predictions.rollups import HOUR_SECONDS, hour_start
+from predictions.row_scans import roc_auc, scan_sums
 from predictions.series import hour_sums
 from predictions.window_sums import WindowSums
 
-LABELLED = Q(actual_outcome__isnull=False)
-CORRECT = Q(actual_outcome__isnull=False, predicted_outcome=F("actual_outcome"))
-# The confidence spread comes from sums over (c − SHIFT): see window_sums.sample_std.
-CONFIDENCE_SHIFT = 0.5
 # The longest window a caller may ask for: a century (beyond it, dates overflow).
 MAX_WINDOW_MINUTES = 100 * 366 * 24 * 60
 M = MetricName
@@ -86,89 +70,6 @@ def window_predictions(
     return MetricWindow.last(model_version, window_minutes, now).predictions()
 
 
-# --- SQL expressions ---------------------------------------------------------------------
-
-
-def _class_one_score():
-    """The score of class 1: confidence when class 1 was predicted, else 1 − confidence."""
-    return Case(
-        When(predicted_outcome=1, then=F("confidence")),
-        default=Value(1.0) - F("confidence"),
-        output_field=FloatField(),
-    )
-
-
-def _entropy():
-    """−c·ln c − (1−c)·ln(1−c), with 0·ln 0 = 0 (the CASE keeps ln away from zero)."""
-    c = F("confidence")
-    return Case(
-        When(Q(confidence__lte=0.0) | Q(confidence__gte=1.0), then=Value(0.0)),
-        default=-(c * Ln(c)) - (Value(1.0) - c) * Ln(Value(1.0) - c),
-        output_field=FloatField(),
-    )
-
-
-def calibration_bin(n_bins: int):
-    """A prediction's calibration bin (SPEC §4): min(floor(confidence · n_bins), n_bins − 1)."""
-    return Least(
-        Cast(Floor(F("confidence") * Value(float(n_bins))), IntegerField()),
-        Value(n_bins - 1),
-        output_field=IntegerField(),
-    )
-
-
-# --- the queries -------------------------------------------------------------------------
-
-
-def _aggregates() -> dict:
-    shifted = F("confidence") - Value(CONFIDENCE_SHIFT)
-    error = _class_one_score() - Cast("actual_outcome", FloatField())
-    return {
-        "confidence_sum": Sum("confidence"),
-        "shifted_sum": Sum(shifted, output_field=FloatField()),
-        "shifted_squares": Sum(shifted * shifted, output_field=FloatField()),
-        "low": Min("confidence"),
-        "high": Max("confidence"),
-        "entropy_sum": Sum(_entropy()),
-        "with_latency": Count("latency_ms"),
-        # Null in unlabelled groups; the Brier score's numerator in labelled ones.
-        "squared_error": Sum(error * error, output_field=FloatField()),
-    }
-
-
-def scan_sums_by(predictions: QuerySet[Prediction], key: str | None = None,
-                 n_bins: int = CALIBRATION_BINS) -> dict:
-    """The sums of a set of rows per value of ``key`` (a column, e.g. model_version; None:
-    one group keyed None), from one grouped pass (key × bin × predicted × actual class).
-
-    At most keys × n_bins × classes² rows come back, whatever the number of predictions.
-    """
-    columns = ("calibration_bin", "predicted_outcome", "actual_outcome")
-    sums: dict = {}
-    for g in (
-        predictions.annotate(calibration_bin=calibration_bin(n_bins))
-        .values(*((key,) if key else ()), *columns)
-        .annotate(n=Count("id"), **_aggregates())
-        .order_by()
-    ):
-        group = sums.setdefault(g[key] if key else None, WindowSums(n_bins=n_bins))
-        predicted, actual, n = g["predicted_outcome"], g["actual_outcome"], g["n"]
-        group.add_label_free(
-            n, g["confidence_sum"], g["shifted_sum"], g["shifted_squares"], g["entropy_sum"],
-            n if predicted == 1 else 0, g["with_latency"], g["low"], g["high"],
-        )
-        if actual is not None:
-            group.add_cell(predicted, actual, n, g["confidence_sum"], g["squared_error"])
-            group.add_bin(g["calibration_bin"], n, n if predicted == actual else 0,
-                          g["confidence_sum"])
-    return sums
-
-
-def scan_sums(predictions: QuerySet[Prediction], n_bins: int = CALIBRATION_BINS) -> WindowSums:
-    """The sums of a set of rows, from one grouped pass."""
-    return scan_sums_by(predictions, None, n_bins).get(None) or WindowSums(n_bins=n_bins)
-
-
 def _ceil_hour(moment: datetime) -> int:
     return -(-int(moment.timestamp()) // HOUR_SECONDS)
 
@@ -178,15 +79,16 @@ def window_sums(window: MetricWindow) -> WindowSums:
     first_hour = None if window.start is None else _ceil_hour(window.start)
     end_hour = None if window.end is None else int(window.end.timestamp()) // HOUR_SECONDS
     if first_hour is not None and end_hour is not None and first_hour >= end_hour:
-        return scan_sums(window.predictions())  # no whole hour inside: a short scan
+        # No whole hour inside: a short scan.
+        return scan_sums(window.model_version, [(window.start, window.end)])
     sums = hour_sums(window.model_version, first_hour, end_hour)
     edges = []
     if first_hour is not None and hour_start(first_hour) > window.start:
-        edges.append(MetricWindow(window.model_version, window.start, hour_start(first_hour)))
+        edges.append((window.start, hour_start(first_hour)))
     if end_hour is not None and hour_start(end_hour) < window.end:
-        edges.append(MetricWindow(window.model_version, hour_start(end_hour), window.end))
-    for edge in edges:
-        sums.merge(scan_sums(edge.predictions()))
+        edges.append((hour_start(end_hour), window.end))
+    if edges:  # both edges in one statement
+        sums.merge(scan_sums(window.model_version, edges))
     return sums
 
 
@@ -218,33 +120,6 @@ def _percentiles(predictions: QuerySet[Prediction], n: int, percents: tuple[int,
     return [by_rank[rank] for rank in ranks]
 
 
-def _roc_auc(labelled: QuerySet[Prediction]) -> float | None:
-    """Mann–Whitney AUC with ties counted half (= scikit-learn), ranked in SQL."""
-    grouped = (
-        labelled.annotate(score=_class_one_score())
-        .values("score")
-        .annotate(
-            # Counts a NOT NULL column the covering index holds (Django allows no
-            # COUNT(*) with a filter): COUNT(id) would send PostgreSQL to the table.
-            pos=Count("confidence", filter=Q(actual_outcome=1)),
-            neg=Count("confidence", filter=Q(actual_outcome=0)),
-        )
-        .order_by()
-    )
-    sql, params = grouped.query.sql_with_params()
-    ranked = (
-        "SELECT SUM(pos * ((cum_neg - neg) + 0.5 * neg)), SUM(pos), SUM(neg) FROM ("
-        "SELECT pos, neg, SUM(neg) OVER (ORDER BY score) AS cum_neg "
-        f"FROM ({sql}) grouped_scores) ranked_scores"
-    )
-    with connections[labelled.db].cursor() as cursor:
-        cursor.execute(ranked, params)
-        wins, positives, negatives = cursor.fetchone()
-    if not positives or not negatives:
-        return None
-    return float(wins) / (float(positives) * float(negatives))
-
-
 # --- the public functions -----------------------------------------------------------------
 
 
@@ -261,7 +136,7 @@ def _ranked(window: MetricWindow, sums: WindowSums, figures: dict) -> float | No
     actual = {a for (_, a), cell in sums.cells.items() if cell[0]}
     if actual != {0, 1}:
         return None
-    return _roc_auc(window.predictions().filter(LABELLED))
+    return roc_auc(window.model_version, [(window.start, window.end)])
 
 
 PERFORMANCE_FIGURES = (
@@ -291,7 +166,8 @@ def calibration_metrics(window: MetricWindow, n_bins: int = CALIBRATION_BINS) ->
     if n_bins == CALIBRATION_BINS:
         sums = window_sums(window)
     else:  # the aggregates keep ten bins; any other count reads the labelled rows
-        sums = scan_sums(window.predictions().filter(LABELLED), n_bins)
+        sums = scan_sums(window.model_version, [(window.start, window.end)], labelled=True,
+                         n_bins=n_bins)
     figures = sums.figures()
     return {
         M.EXPECTED_CALIBRATION_ERROR.value: figures[M.EXPECTED_CALIBRATION_ERROR.value],

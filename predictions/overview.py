@@ -14,9 +14,10 @@ from django.db import connections, router
 from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 
-from predictions.metrics import MetricWindow, scan_sums_by
+from predictions.metrics import MetricWindow
 from predictions.models import Prediction, PredictionHour
 from predictions.rollups import epoch_hour, hour_start
+from predictions.row_scans import scan_sums_by
 from predictions.series import hour_sums_by_version
 from predictions.window_sums import WindowSums
 
@@ -44,10 +45,8 @@ def window_figures_by_version(
     first_whole = -(-int(window.start.timestamp()) // 3600)
     sums = hour_sums_by_version(first_whole, None, versions)
     if hour_start(first_whole) > window.start:
-        edge = MetricWindow(None, window.start, hour_start(first_whole)).predictions()
-        if versions is not None:
-            edge = edge.filter(model_version__in=versions)
-        for version, edge_sums in scan_sums_by(edge, "model_version").items():
+        edge = [(window.start, hour_start(first_whole))]
+        for version, edge_sums in scan_sums_by(None, edge, "model_version", versions).items():
             sums.setdefault(version, WindowSums()).merge(edge_sums)
     figures = {}
     for version, version_sums in sorted(sums.items()):

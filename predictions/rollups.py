@@ -236,11 +236,28 @@ def add_custom_metrics(metric_pks) -> None:
             cursor.execute(_metric_hour_sql(source), chunk)
 
 
+def relabel_sql(relabelled: str) -> str:
+    """The OutcomeHour upsert moving relabelled predictions between cells.
+
+    ``relabelled``: a query (or a CTE's name) with the columns model_version, ts,
+    predicted_outcome, confidence, latency_ms, old_outcome, new_outcome, one row per
+    prediction whose label was set. Rows whose label did not change move nothing. Run in
+    the transaction that sets the labels, with those rows locked, e.g. as a CTE of the
+    UPDATE itself (``predictions.outcomes``).
+    """
+    columns = "r.model_version, r.ts, r.predicted_outcome, r.confidence, r.latency_ms"
+    return _outcome_hour_sql(
+        f"SELECT {columns}, r.old_outcome AS actual_outcome, -1 AS sign FROM {relabelled} r "
+        "WHERE r.old_outcome IS NOT NULL AND r.old_outcome <> r.new_outcome "
+        f"UNION ALL SELECT {columns}, r.new_outcome, 1 FROM {relabelled} r "
+        "WHERE r.old_outcome IS NULL OR r.old_outcome <> r.new_outcome"
+    )
+
+
 def change_outcomes(changes: list[tuple[int, int | None, int]]) -> None:
     """Move relabelled predictions between outcome cells: ``(pk, old, new)`` each.
 
-    Call inside the transaction that updates the labels, after locking those rows, with
-    only the rows whose label really changes.
+    Call inside the transaction that updates the labels, after locking those rows.
     """
     changes = [change for change in changes if change[1] != change[2]]
     with connection.cursor() as cursor:
@@ -250,15 +267,13 @@ def change_outcomes(changes: list[tuple[int, int | None, int]]) -> None:
                 ["(CAST(%s AS BIGINT), CAST(%s AS INTEGER), CAST(%s AS INTEGER))"] * len(chunk)
             )
             params = [value for change in chunk for value in change]
-            source = (
-                f"WITH relabelled (pk, old_outcome, new_outcome) AS (VALUES {values}) "
-                f"SELECT {_ROW_COLUMNS}, r.old_outcome AS actual_outcome, -1 AS sign "
-                f"FROM {_PREDICTIONS} p JOIN relabelled r ON p.id = r.pk "
-                f"WHERE r.old_outcome IS NOT NULL "
-                f"UNION ALL SELECT {_ROW_COLUMNS}, r.new_outcome, 1 "
-                f"FROM {_PREDICTIONS} p JOIN relabelled r ON p.id = r.pk"
+            cursor.execute(
+                f"WITH changed (pk, old_outcome, new_outcome) AS (VALUES {values}), "
+                f"relabelled AS (SELECT {_ROW_COLUMNS}, c.old_outcome, c.new_outcome "
+                f"FROM {_PREDICTIONS} p JOIN changed c ON p.id = c.pk) "
+                + relabel_sql("relabelled"),
+                params,
             )
-            cursor.execute(_outcome_hour_sql(source), params)
 
 
 def recompute_hours(prediction_hours: set[tuple[str, int]] = frozenset(),

@@ -1,22 +1,24 @@
 """Metric series per step, answered from the hourly aggregates (SPEC §9).
 
-Three grouped queries over ``PredictionHour``/``OutcomeHour`` whatever the number of
-predictions: the label-free sums per bucket, the confusion cells per bucket, and the
-calibration gap mass per bucket (Σ over bins of |correct − Σ confidence|, computed in SQL
-so that the bins never leave the database). Buckets are aligned in UTC: an hour, the
-six-hour blocks starting at 00/06/12/18 h, or a day from midnight; every bucket of the
-range is present, an empty one with ``num_predictions`` 0 and null figures.
+A series is one statement over ``PredictionHour``/``OutcomeHour`` whatever the number of
+predictions: per bucket, the label-free sums joined with the labelled ones (confusion
+counts, Brier numerator, and the calibration gap mass Σ over bins of |correct − Σ
+confidence|, computed in SQL so that neither cells nor bins leave the database); Python
+only divides. ``hour_sums`` and ``trailing_series`` read the same tables into
+``WindowSums``. Buckets are aligned in UTC: an hour, the six-hour blocks starting at
+00/06/12/18 h, or a day from midnight; every bucket of the range is present, an empty one
+with ``num_predictions`` 0 and null figures.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection
 
 from predictions.choices import MetricName
 from predictions.models import CALIBRATION_BINS, OutcomeHour, PredictionHour
 from predictions.rollups import HOUR_SECONDS, epoch_hour, hour_start
-from predictions.window_sums import WindowSums
+from predictions.window_sums import WindowSums, confusion_scores
 
 STEP_HOURS = {"1h": 1, "6h": 6, "1d": 24}
 MAX_POINTS = 2000
@@ -150,6 +152,93 @@ def hour_sums_by_version(first_hour: int | None, end_hour: int | None,
     return sums
 
 
+# One row per bucket, every figure's numerator and denominator summed in SQL over the
+# hours of the bucket: no per-cell or per-bin row crosses the wire, and Python only divides.
+_BUCKET_LABEL_FREE = (
+    "CAST(SUM(n) AS BIGINT) AS n, SUM(confidence_sum) AS confidence_sum, "
+    "SUM(entropy_sum) AS entropy_sum, "
+    "CAST(SUM(CASE WHEN predicted_outcome = 1 THEN n ELSE 0 END) AS BIGINT) AS positives"
+)
+# ECE numerator: Σ over bins of |correct − Σ confidence|, the bins summed over the bucket's
+# cells first (the counts as floats: exact below 2**53, and no numeric arithmetic).
+# `other` flags a bucket with a class outside {0, 1} (macro scores).
+_BUCKET_LABELLED = ", ".join([
+    "CAST(SUM(n) AS BIGINT) AS labelled",
+    "CAST(SUM(CASE WHEN predicted_outcome = actual_outcome THEN n ELSE 0 END) AS BIGINT)"
+    " AS correct",
+    "CAST(SUM(CASE WHEN predicted_outcome = 1 AND actual_outcome = 1 THEN n ELSE 0 END)"
+    " AS BIGINT) AS tp",
+    "CAST(SUM(CASE WHEN predicted_outcome = 1 THEN n ELSE 0 END) AS BIGINT) AS predicted1",
+    "CAST(SUM(CASE WHEN actual_outcome = 1 THEN n ELSE 0 END) AS BIGINT) AS actual1",
+    "SUM(squared_error) AS squared_error",
+    " + ".join(
+        f"ABS(SUM(CASE WHEN predicted_outcome = actual_outcome THEN CAST(bin{i}_n AS FLOAT)"
+        f" ELSE 0.0 END) - SUM(bin{i}_confidence))"
+        for i in range(CALIBRATION_BINS)
+    ) + " AS calibration_gap",
+    "MAX(CASE WHEN n <> 0 AND (predicted_outcome NOT IN (0, 1) OR actual_outcome NOT IN (0, 1))"
+    " THEN 1 ELSE 0 END) AS other",
+])
+
+
+def _bucket_rows(model_version: str, first_hour: int, end_hour: int, hours: int) -> list:
+    """(bucket, n, confidence, entropy, positives, labelled, correct, tp, predicted1,
+    actual1, squared error, calibration gap, other) per bucket with predictions."""
+    where, params = _hours_where(model_version, first_hour, end_hour)
+    key = f"hour / {int(hours)}"
+    return _rows(
+        f"SELECT p.bucket, p.n, p.confidence_sum, p.entropy_sum, p.positives, o.labelled, "
+        f"o.correct, o.tp, o.predicted1, o.actual1, o.squared_error, o.calibration_gap, "
+        f"o.other FROM (SELECT {key} AS bucket, {_BUCKET_LABEL_FREE} "
+        f"FROM {PredictionHour._meta.db_table} WHERE {where} GROUP BY 1) p "
+        f"LEFT JOIN (SELECT {key} AS bucket, {_BUCKET_LABELLED} "
+        f"FROM {OutcomeHour._meta.db_table} WHERE {where} GROUP BY 1) o "
+        f"ON o.bucket = p.bucket",
+        params + params,
+    )
+
+
+def _macro_scores(model_version: str, first_hour: int, end_hour: int, hours: int,
+                  buckets: set[int]) -> dict[int, dict]:
+    """Precision, recall, F1 of the buckets with a class outside {0, 1}, from their cells."""
+    where, params = _hours_where(model_version, first_hour, end_hour)
+    cells: dict[int, list[dict]] = {}
+    for bucket, predicted, actual, n in _rows(
+        f"SELECT hour / {int(hours)}, predicted_outcome, actual_outcome, "
+        f"CAST(SUM(n) AS BIGINT) FROM {OutcomeHour._meta.db_table} WHERE {where} "
+        "GROUP BY 1, 2, 3",
+        params,
+    ):
+        if bucket in buckets and n:
+            cells.setdefault(bucket, []).append(
+                {"predicted_outcome": predicted, "actual_outcome": actual, "n": n})
+    return {bucket: confusion_scores(bucket_cells) for bucket, bucket_cells in cells.items()}
+
+
+# A bucket without predictions: counts 0, every figure null (SERIES_METRICS order).
+_EMPTY = (0, 0, *[None] * (len(SERIES_METRICS) - 2))
+
+
+def _figures(row, macro: dict | None) -> tuple:
+    """One bucket's figures in SERIES_METRICS order, as ``WindowSums.figures`` computes
+    them from the bucket's sums (a tuple: 720 points × 12 figures is the hot loop)."""
+    (n, confidence_sum, entropy_sum, positives, labelled, correct, tp, predicted1, actual1,
+     squared_error, calibration_gap, other) = row
+    label_free = (confidence_sum / n, positives / n, entropy_sum / n)
+    if not labelled:
+        return (n, 0, 0.0, None, None, None, None, None, None, *label_free)
+    if other:
+        precision, recall, f1 = (macro[name] for name in SERIES_METRICS[4:7])
+        brier = None
+    else:  # binary, class 1 positive; zero division gives 0, as scikit-learn
+        precision = tp / predicted1 if predicted1 else 0.0
+        recall = tp / actual1 if actual1 else 0.0
+        f1 = 2 * tp / (predicted1 + actual1) if predicted1 + actual1 else 0.0
+        brier = squared_error / labelled
+    return (n, labelled, labelled / n, correct / labelled, precision, recall, f1,
+            calibration_gap / labelled, brier, *label_free)
+
+
 def metric_series(
     model_version: str,
     start: datetime,
@@ -157,7 +246,12 @@ def metric_series(
     step: str = "1h",
     metrics: list[str] | None = None,
 ) -> list[dict]:
-    """One point per bucket of [start, end): ``start`` and the requested figures."""
+    """One point per bucket of [start, end): ``start`` and the requested figures.
+
+    One statement whatever the number of predictions (a second one only for buckets of a
+    model with more than two classes); every figure equals ``WindowSums.figures`` of the
+    bucket's sums.
+    """
     unknown = sorted(set(metrics or ()) - set(SERIES_METRICS))
     if unknown:
         raise SeriesError(
@@ -165,13 +259,22 @@ def metric_series(
             f"Unknown metric(s) {', '.join(unknown)}; known: {', '.join(SERIES_METRICS)}.",
         )
     first, stop, hours = bucket_span(start, end, step)
-    sums = _grouped_sums(model_version, first * hours, stop * hours, f"hour / {int(hours)}")
-    wanted = ("start", *(metrics or SERIES_METRICS))
+    rows = {row[0]: row[1:] for row in _bucket_rows(model_version, first * hours,
+                                                       stop * hours, hours) if row[1]}
+    multiclass = {bucket for bucket, row in rows.items() if row[-1]}
+    macro = (_macro_scores(model_version, first * hours, stop * hours, hours, multiclass)
+             if multiclass else {})
+    names = ("start", *(metrics or SERIES_METRICS))
+    picked = [SERIES_METRICS.index(name) for name in metrics] if metrics else None
     points = []
+    moment, step_delta = hour_start(first * hours), timedelta(hours=hours)
     for bucket in range(first, stop):
-        figures = sums.get(bucket, WindowSums()).figures()
-        figures["start"] = hour_start(bucket * hours)
-        points.append({name: figures[name] for name in wanted})
+        row = rows.get(bucket)
+        figures = _EMPTY if row is None else _figures(row, macro.get(bucket))
+        if picked is not None:
+            figures = [figures[i] for i in picked]
+        points.append(dict(zip(names, (moment, *figures), strict=True)))
+        moment += step_delta
     return points
 
 

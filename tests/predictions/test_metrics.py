@@ -187,6 +187,28 @@ def test_window_excludes_older_predictions_and_other_versions():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("classes,n_bins", [((0, 1), 10), ((0, 1), 7), ((0, 1, 2), 10)])
+def test_windows_off_the_hour_at_both_ends_match_sklearn(classes, n_bins):
+    """Whole hours from the aggregates, both partial edge hours scanned, and a window inside
+    one hour scanned alone: each equals numpy/scikit-learn on the rows inside it."""
+    rows = build_rows(21, 400, classes=classes, minutes_ago=(0, 300), ties=True)
+    other = build_rows(22, 100, classes=classes, version="v2", minutes_ago=(0, 300))
+    top = NOW.replace(minute=0, second=0)
+    for start, end in (
+        (top - timedelta(hours=4, minutes=37), top - timedelta(minutes=23)),  # two edges
+        (top - timedelta(hours=2, minutes=50), top - timedelta(hours=2, minutes=5)),  # in one
+        (top - timedelta(hours=3), top - timedelta(hours=1, minutes=10)),  # end edge only
+    ):
+        inside = [r for r in rows if start <= r.timestamp < end]
+        assert inside
+        result = metrics.metrics_of(metrics.MetricWindow("v1", start, end), n_bins)
+        assert_window_matches(result, inside, n_bins)
+        both = [r for r in rows + other if start <= r.timestamp < end]
+        assert_window_matches(metrics.metrics_of(metrics.MetricWindow(None, start, end), n_bins),
+                              both, n_bins)
+
+
+@pytest.mark.django_db
 def test_each_function_matches_the_merged_result():
     rows = build_rows(7, 150)
     predictions = metrics.MetricWindow.last("v1", 60, now=NOW)

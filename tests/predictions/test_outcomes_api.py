@@ -86,6 +86,9 @@ def test_bulk_outcomes(labeller, stored):
     assert response.json() == {"updated": 2, "not_found": ["ghost"]}
     outcomes = dict(Prediction.objects.values_list("prediction_id", "actual_outcome"))
     assert outcomes == {"o-0": 1, "o-1": 0, "o-2": None}
+    labelled_at = dict(Prediction.objects.values_list("prediction_id",
+                                                      "actual_outcome_timestamp"))
+    assert labelled_at["o-0"] and labelled_at["o-1"] and labelled_at["o-2"] is None
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ def _ingest_history(seed: int, n: int = 1500) -> list[dict]:
     return rows
 
 
-def _expected(rows: list[dict], lo: datetime, hi: datetime) -> dict:
+def _expected(rows: list[dict], lo: datetime, hi: datetime, average: str = "binary") -> dict:
     """The §9 figures of the stored rows with timestamp in [lo, hi), straight from numpy."""
     from predictions.models import Prediction
 
@@ -92,13 +92,12 @@ def _expected(rows: list[dict], lo: datetime, hi: datetime) -> dict:
         score = np.where(y_pred == 1, y_conf, 1 - y_conf)
         expected.update(
             accuracy=float(np.mean(y_pred == y_true)),
-            precision=precision_score(y_true, y_pred, zero_division=0),
-            recall=recall_score(y_true, y_pred, zero_division=0),
-            f1_score=f1_score(y_true, y_pred, zero_division=0),
+            precision=precision_score(y_true, y_pred, average=average, zero_division=0),
+            recall=recall_score(y_true, y_pred, average=average, zero_division=0),
+            f1_score=f1_score(y_true, y_pred, average=average, zero_division=0),
             expected_calibration_error=ece,
-            brier_score=brier_score_loss(y_true, score) if len(set(y_true)) > 1 else float(
-                np.mean((score - y_true) ** 2)
-            ),
+            brier_score=None if average != "binary" else brier_score_loss(y_true, score)
+            if len(set(y_true)) > 1 else float(np.mean((score - y_true) ** 2)),
         )
     return expected
 
@@ -241,3 +240,29 @@ def test_rebuild_rollups_command_reports_and_repairs():
     out = StringIO()
     call_command("rebuild_rollups", stdout=out)
     assert "0 differed" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_bucket_with_more_than_two_classes_has_macro_scores_beside_binary_ones():
+    rng = random.Random(5)
+    rows = []
+    for i in range(120):
+        # Hour 0: classes 0, 1 and 2 (macro); hour 1: 0 and 1 only (binary, class 1).
+        hour, classes = (0, 3) if i < 60 else (1, 2)
+        rows.append({
+            "prediction_id": f"m{i}", "model_version": "v-series",
+            "predicted_outcome": rng.randrange(classes), "confidence": rng.random(),
+            "timestamp": (START + timedelta(hours=hour, seconds=i)).isoformat(),
+            "actual_outcome": rng.randrange(classes),
+        })
+    rows[60]["actual_outcome"] = 2
+    ingest_predictions(rows)
+    # Relabelled: its cell of class 2 empties, and hour 1 is binary again.
+    record_outcomes([{"prediction_id": "m60", "actual_outcome": 1}])
+    points = metric_series("v-series", START, START + timedelta(hours=2))
+    assert [p["num_with_outcome"] for p in points] == [60, 60]
+    for point, average in zip(points, ("macro", "binary"), strict=True):
+        expected = _expected(rows, point["start"], point["start"] + timedelta(hours=1), average)
+        assert expected["num_with_outcome"] == 60
+        _assert_point(point, expected)
+    assert points[0]["brier_score"] is None and points[1]["brier_score"] is not None
