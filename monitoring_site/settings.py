@@ -112,7 +112,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
-        "monitoring_site.api.permissions.ReadAuthenticatedWriteModelPerms"
+        "monitoring_site.api.permissions.ReadAuthenticatedWriteModelPerms",
+        # After the access check: an unknown query parameter is a 400 naming it.
+        "monitoring_site.api.query.KnownQueryParameters",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -96,7 +96,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(answer_serializer(alert).data)
 
     @extend_schema(
-        summary="Counts of alerts (same filters as the list)",
+        summary="Counts of alerts (same filters as the list)", filters=True,
         responses={200: AlertStatisticsSerializer, **READ_ERRORS},
     )
     @action(detail=False, methods=["get"], pagination_class=None)

@@ -267,7 +267,7 @@ class RetrainingDecisionViewSet(
         )
 
     @extend_schema(
-        summary="Counts of decisions (same filters as the list)",
+        summary="Counts of decisions (same filters as the list)", filters=True,
         responses={200: DecisionSummarySerializer},
     )
     @action(detail=False, methods=["get"], pagination_class=None)
