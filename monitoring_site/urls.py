@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from monitoring_site.api import schema as _schema_extensions  # noqa: F401 (registers them)
 from monitoring_site.health import healthz
 
 api_v1 = [
@@ -23,3 +24,6 @@ urlpatterns = [
     path("", include("predictions.urls")),
     path("", include("alerting.urls")),
 ]
+
+# Under /api/ a path that names nothing answers JSON like the rest of the API.
+handler404 = "monitoring_site.api.exceptions.not_found"

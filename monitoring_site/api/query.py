@@ -5,46 +5,11 @@ filters, pagination, ordering and its own parameters), plus DRF's ``format``: th
 and the document cannot disagree, and a new endpoint is covered without a list to keep.
 A misspelled ``strat=`` answered as if absent would silently give the default window.
 """
-import re
-import threading
-
 from rest_framework import permissions
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
-_lock = threading.Lock()
-_declared = None  # {(view callback, METHOD): frozenset of query parameter names}
-
-
-def declared_query_parameters() -> dict:
-    """The query parameters of every documented operation, read once per process."""
-    global _declared
-    if _declared is None:
-        with _lock:
-            if _declared is None:
-                _declared = _read_document()
-    return _declared
-
-
-def _read_document() -> dict:
-    from drf_spectacular.generators import SchemaGenerator
-
-    generator = SchemaGenerator()
-    document = generator.get_schema(request=None, public=True)
-    # The document may rename path parameters ({pk} → {id}): match on the path's shape.
-    paths = {_shape(path): item for path, item in document["paths"].items()}
-    declared = {}
-    for path, _regex, method, callback in generator.endpoints:
-        operation = paths.get(_shape(path), {}).get(method.lower())
-        if operation is not None:
-            declared[callback, method] = frozenset(
-                p["name"] for p in operation.get("parameters", []) if p["in"] == "query"
-            )
-    return declared
-
-
-def _shape(path: str) -> str:
-    return re.sub(r"\{[^}]*\}", "{}", path)
+from monitoring_site.api.contract import contract
 
 
 def global_parameters() -> frozenset:
@@ -52,20 +17,20 @@ def global_parameters() -> frozenset:
     return frozenset({api_settings.URL_FORMAT_OVERRIDE} - {None})
 
 
-def unknown_query_parameters(request, callback) -> tuple[list[str], frozenset] | None:
-    """(names the request gives that the operation does not declare, the declared names).
+def declared_query_parameters(request) -> frozenset | None:
+    """The query parameters the request's operation declares, ``format`` included.
 
-    None when the operation is not a documented one (an unsupported method answers 405).
+    None for a method the endpoint lacks (it answers 405); a DRF view left out of the
+    document takes ``format`` only.
     """
-    method = "GET" if request.method == "HEAD" else request.method
-    declared = declared_query_parameters()
-    known = declared.get((callback, method))
-    if known is None:
-        if any(key[0] is callback for key in declared):
-            return None  # a method this endpoint lacks
-        known = frozenset()  # a DRF view left out of the document
-    known = known | global_parameters()
-    return [name for name in request.query_params if name not in known], known
+    operation = contract().operation(request)
+    if operation is None:
+        if contract().documents_view(request):
+            return None
+        return global_parameters()
+    return global_parameters() | {
+        p["name"] for p in operation.get("parameters", []) if p["in"] == "query"
+    }
 
 
 class KnownQueryParameters(permissions.BasePermission):
@@ -73,14 +38,12 @@ class KnownQueryParameters(permissions.BasePermission):
     class because that is the one check DRF applies to every view from the settings."""
 
     def has_permission(self, request, view):
-        match = getattr(request, "resolver_match", None)
-        if match is None:
-            return True
-        found = unknown_query_parameters(request, match.func)
-        if found is None or not found[0]:
-            return True
-        unknown, known = found
-        takes = ", ".join(sorted(known)) or "none"
-        raise ValidationError(
-            {name: [f"Unknown parameter; this endpoint takes {takes}."] for name in unknown}
-        )
+        known = declared_query_parameters(request)
+        unknown = [name for name in request.query_params if known is not None
+                   and name not in known]
+        if unknown:
+            takes = ", ".join(sorted(known))
+            raise ValidationError(
+                {name: [f"Unknown parameter; this endpoint takes {takes}."] for name in unknown}
+            )
+        return True

@@ -80,10 +80,10 @@ def test_min_above_max_message_names_both(editor):
     assert "min_value" in message and "max_value" in message
 
 
-def test_duplicate_rule_id_is_400(editor, make_rule):
+def test_duplicate_rule_id_is_409(editor, make_rule):
     make_rule(rule_id="low-accuracy")
     response = editor.post(URL, good_rule(), format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "rule_id" in response.json()
 
 
