@@ -123,6 +123,8 @@ def create_silence(request: SilenceRequest, by: str = "", now=None) -> Silence:
         elif not alert.is_open:
             errors["alert_id"] = ValidationError(
                 f"Alert {request.alert_id!r} is already resolved.", code="conflict")
+    if errors:  # what the silence names does not exist (409): nothing more to check
+        raise ValidationError(errors)
     starts_at = request.starts_at or now
     ends_at = request.ends_at
     if request.duration_minutes is not None:

@@ -99,6 +99,15 @@ class RuleStateSerializer(serializers.ModelSerializer):
 
 
 @extend_schema_field({
+    "type": "array",
+    "items": {"type": "string", "enum": ChannelName.values},
+    "uniqueItems": True,
+})
+class ChannelListField(serializers.ListField):
+    """A rule's channels, each at most once (checked by AlertRule.clean)."""
+
+
+@extend_schema_field({
     "type": "object",
     "properties": {
         "min_value": {"type": "number"},
@@ -125,7 +134,7 @@ class AlertRuleSerializer(serializers.ModelSerializer):
 
     states = RuleStateSerializer(many=True, read_only=True)
 
-    channels = serializers.ListField(
+    channels = ChannelListField(
         child=serializers.ChoiceField(choices=ChannelName.choices), required=False
     )
     conditions = ConditionsField(required=False)
