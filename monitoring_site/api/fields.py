@@ -62,3 +62,8 @@ class StrictSlugRelatedField(serializers.SlugRelatedField):
         **serializers.SlugRelatedField.default_error_messages,
         "blank": "Give an id, or null.",
     }
+
+
+@extend_schema_field({"type": "string", "nullable": True, "pattern": "^[^\\u0000]*$"})
+class BlankIsNullSlugRelatedField(serializers.SlugRelatedField):
+    """A related object by its id; null or an empty string for none (DRF reads "" as null)."""

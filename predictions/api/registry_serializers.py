@@ -4,7 +4,11 @@ import math
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from monitoring_site.api.fields import JSONObjectField, NameListField, StrictSlugRelatedField
+from monitoring_site.api.fields import (
+    BlankIsNullSlugRelatedField,
+    JSONObjectField,
+    NameListField,
+)
 from predictions.api.serializers import AlertListField
 from predictions.choices import UNREGISTERED_STAGE, DecisionAction, Stage, TriggerReason
 from predictions.models import DriftReport, HealthSnapshot, ModelVersion, RetrainingDecision
@@ -183,7 +187,7 @@ class RetrainingDecisionSerializer(serializers.ModelSerializer):
 
     apply = serializers.BooleanField(write_only=True, required=False, default=False)
     # The AgentAction's action_id (the model is alerting's: reached through the foreign key).
-    action_ref = StrictSlugRelatedField(
+    action_ref = BlankIsNullSlugRelatedField(
         slug_field=RetrainingDecision._meta.get_field("action_ref").to_fields[0] or "pk",
         queryset=RetrainingDecision._meta.get_field("action_ref").related_model.objects.all(),
         required=False, allow_null=True,

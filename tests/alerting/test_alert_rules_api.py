@@ -103,8 +103,9 @@ def test_partial_update_is_validated_with_the_stored_fields(editor, make_rule):
                                                                     "max_value": 0.5}},
                             format="json")
     assert response.status_code == 400
+    # Refused for the stored conditions (no webhook_url), not for what was sent: a conflict.
     response = editor.patch(f"{URL}low-accuracy/", {"channels": ["webhook"]}, format="json")
-    assert response.status_code == 400 and "conditions" in response.json()
+    assert response.status_code == 409 and "conditions" in response.json()
 
 
 def test_delete_rule_keeps_its_alerts(editor, make_rule):
