@@ -31,8 +31,8 @@ def test_schemathesis_with_every_check_finds_nothing(site_db, serve, tmp_path):
     server = serve(site_db.url, workers=2)
     report = tmp_path / "schemathesis.json"
     done = subprocess.run(
-        [str(SCHEMATHESIS), "run", f"{server.base}/api/schema/",
-         "--config-file", str(ROOT / "schemathesis.toml"),
+        [str(SCHEMATHESIS), "--config-file", str(ROOT / "schemathesis.toml"),
+         "run", f"{server.base}/api/schema/",
          "--checks", "all",
          "--phases", "examples,coverage,fuzzing,stateful",
          "--header", f"Authorization: Token {SUPERUSER_TOKEN}",
@@ -42,6 +42,7 @@ def test_schemathesis_with_every_check_finds_nothing(site_db, serve, tmp_path):
         check=False,
     )
     output = done.stdout[-20000:] + done.stderr[-5000:]
+    assert report.exists(), output
     result = json.loads(report.read_text())
     assert result["complete"], output
     assert result["operations"]["tested"] >= 50, output  # the whole API was exercised
