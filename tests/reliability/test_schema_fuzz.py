@@ -28,7 +28,7 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
 
 def test_schemathesis_with_every_check_finds_nothing(site_db, serve, tmp_path):
-    server = serve(site_db.url, workers=2)
+    server = serve(site_db.url, workers=2, timeout=180)  # see request-timeout in the toml
     report = tmp_path / "schemathesis.json"
     done = subprocess.run(
         [str(SCHEMATHESIS), "--config-file", str(ROOT / "schemathesis.toml"),
