@@ -122,15 +122,17 @@ def _query_respected(path: str, query: dict) -> bool:
         if "window_minutes" in query and ("start" in query or "end" in query):
             return False
     if SERIES.search(path):
-        end = _moment(query.get("end")) or datetime.now(UTC)
-        start = _moment(query.get("start")) or end - timedelta(hours=24)
+        end = _moment(query["end"]) if "end" in query else datetime.now(UTC)
+        start = _moment(query["start"]) if "start" in query else None
+        if not isinstance(end, datetime):
+            return True
+        start = start if isinstance(start, datetime) else end - timedelta(hours=24)
+        if start >= end:  # e.g. a start in the future, with end defaulting to now
+            return False
         step = query.get("step", "1h")
         hours = STEP_HOURS.get(step, 1) if isinstance(step, str) else 1
-        try:
-            if (end - start) / timedelta(hours=hours) > MAX_POINTS - 2:
-                return False
-        except TypeError:
-            pass
+        if (end - start) / timedelta(hours=hours) > MAX_POINTS - 2:
+            return False
     return True
 
 
