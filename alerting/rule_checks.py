@@ -24,6 +24,11 @@ SECRET_MASK = "********"  # noqa: S105 (a placeholder, not a password)
 CUSTOM_PREFIX = "custom:"
 CUSTOM_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,57}")
 AGGREGATES = ("avg", "min", "max", "sum", "count")
+# The same rule as metric_name_error, for the OpenAPI document.
+METRIC_NAME_PATTERN = (
+    "^(" + "|".join(re.escape(name) for name in MetricName.values) + ")$|^"
+    + re.escape(CUSTOM_PREFIX) + CUSTOM_NAME.pattern + "$"
+)
 
 
 def custom_metric(metric_name: str) -> str | None:

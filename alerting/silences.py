@@ -113,13 +113,18 @@ def create_silence(request: SilenceRequest, by: str = "", now=None) -> Silence:
     if request.rule_id:
         rule = AlertRule.objects.filter(rule_id=request.rule_id).first()
         if rule is None:
-            errors["rule_id"] = f"No alert rule {request.rule_id!r}."
+            errors["rule_id"] = ValidationError(f"No alert rule {request.rule_id!r}.",
+                                                code="does_not_exist")
     if request.alert_id:
         alert = Alert.objects.filter(alert_id=request.alert_id).first()
         if alert is None:
-            errors["alert_id"] = f"No alert {request.alert_id!r}."
+            errors["alert_id"] = ValidationError(f"No alert {request.alert_id!r}.",
+                                                 code="does_not_exist")
         elif not alert.is_open:
-            errors["alert_id"] = f"Alert {request.alert_id!r} is already resolved."
+            errors["alert_id"] = ValidationError(
+                f"Alert {request.alert_id!r} is already resolved.", code="conflict")
+    if errors:  # what the silence names does not exist (409): nothing more to check
+        raise ValidationError(errors)
     starts_at = request.starts_at or now
     ends_at = request.ends_at
     if request.duration_minutes is not None:

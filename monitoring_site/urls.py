@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from alerting.exporter_views import metrics
+from monitoring_site.api import schema as _schema_extensions  # noqa: F401 (registers them)
 from monitoring_site.api.root import ApiRootView
 from monitoring_site.health import healthz
 
@@ -28,3 +29,6 @@ urlpatterns = [
     path("", include("predictions.urls")),
     path("", include("alerting.urls")),
 ]
+
+# Under /api/ a path that names nothing answers JSON like the rest of the API.
+handler404 = "monitoring_site.api.exceptions.not_found"

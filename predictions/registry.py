@@ -28,6 +28,10 @@ class RegistryError(ValueError):
     """A registry request that cannot be carried out as asked (the API answers 400)."""
 
 
+class UnknownVersion(RegistryError):
+    """The request names a version that is not registered (the API answers 409)."""
+
+
 # --- Versions ------------------------------------------------------------------------
 def register_version(data: dict, by: str = "", now=None) -> ModelVersion:
     """Register a version (stage ``registered``), recorded as the first timeline event.
@@ -230,7 +234,7 @@ def record_decision(data: dict, by: str, now=None) -> RetrainingDecision:
         raise RegistryError('"apply" only goes with a "promote" decision.')
     with transaction.atomic():
         if apply and not ModelVersion.objects.filter(version=candidate).exists():
-            raise RegistryError(
+            raise UnknownVersion(
                 f"Candidate {candidate!r} is not registered: register it before applying."
             )
         fields.setdefault("timestamp", now or timezone.now())

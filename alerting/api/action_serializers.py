@@ -2,6 +2,7 @@
 from rest_framework import serializers
 
 from alerting.models import AgentAction, Alert
+from monitoring_site.api.fields import StrictSlugRelatedField
 
 
 class AgentActionSerializer(serializers.ModelSerializer):
@@ -11,7 +12,8 @@ class AgentActionSerializer(serializers.ModelSerializer):
         r"^[-a-zA-Z0-9_.:]+$", max_length=100, required=False,
         help_text="Generated when absent.",
     )
-    alert = serializers.SlugRelatedField(
+    parameters = serializers.DictField(required=False)
+    alert = StrictSlugRelatedField(
         slug_field="alert_id", queryset=Alert.objects.all(), required=False, allow_null=True
     )
 
@@ -26,12 +28,8 @@ class AgentActionSerializer(serializers.ModelSerializer):
 
     def validate_action_id(self, value):
         if AgentAction.objects.filter(action_id=value).exists():
-            raise serializers.ValidationError(f"An action {value!r} already exists.")
-        return value
-
-    def validate_parameters(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be an object.")
+            raise serializers.ValidationError(f"An action {value!r} already exists.",
+                                              code="unique")
         return value
 
 
@@ -40,9 +38,4 @@ class ReviewSerializer(serializers.Serializer):
 
 
 class ExecutionSerializer(serializers.Serializer):
-    result = serializers.JSONField(required=False, default=dict)
-
-    def validate_result(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be an object.")
-        return value
+    result = serializers.DictField(required=False, default=dict)

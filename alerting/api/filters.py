@@ -3,16 +3,7 @@ import django_filters
 
 from alerting.choices import AlertStatus, Severity
 from alerting.models import Alert, AlertRule
-from monitoring_site.api.filters import UTCDateTimeFilter
-
-BOOLEAN_CHOICES = [(v, v) for v in ("true", "false", "True", "False", "1", "0")]
-
-
-def strict_boolean_filter(**kwargs):
-    """A boolean filter that refuses (400) anything but true/false/1/0, not ignores it."""
-    return django_filters.TypedChoiceFilter(
-        choices=BOOLEAN_CHOICES, coerce=lambda value: value.lower() in ("true", "1"), **kwargs
-    )
+from monitoring_site.api.filters import UTCDateTimeFilter, strict_boolean_filter
 
 
 class AlertFilter(django_filters.FilterSet):

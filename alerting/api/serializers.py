@@ -1,5 +1,6 @@
 """Serializers of the alerting API: alerts, rules, and the shapes of its actions."""
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alerting import rule_checks
@@ -10,6 +11,7 @@ from alerting.preview import MAX_DAYS, MIN_DAYS
 from alerting.rule_checks import SECRET_CONDITIONS, SECRET_MASK
 from alerting.silences import silence_status
 from monitoring_site.api.schema import DetailSerializer  # noqa: F401 (re-exported)
+from predictions.metrics import MAX_WINDOW_MINUTES
 
 
 class DeliverySerializer(serializers.ModelSerializer):
@@ -97,16 +99,50 @@ class RuleStateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field({
+    "type": "array",
+    "items": {"type": "string", "enum": ChannelName.values},
+    "uniqueItems": True,
+})
+class ChannelListField(serializers.ListField):
+    """A rule's channels, each at most once (checked by AlertRule.clean)."""
+
+
+@extend_schema_field({
+    "type": "object",
+    "properties": {
+        "min_value": {"type": "number"},
+        "max_value": {"type": "number"},
+        "min_samples": {"type": "integer", "minimum": 0},
+        "webhook_url": {"type": "string", "format": "uri", "pattern": "^https?://"},
+        "aggregate": {"type": "string", "enum": list(rule_checks.AGGREGATES)},
+    },
+    "additionalProperties": False,
+})
+class ConditionsField(serializers.DictField):
+    """A rule's conditions (checked, with the rules between keys, by AlertRule.clean)."""
+
+
+@extend_schema_field(
+    {"type": "string", "maxLength": 64, "pattern": rule_checks.METRIC_NAME_PATTERN}
+)
+class MetricNameField(serializers.CharField):
+    """A rule's metric: one of §4, or custom:<name> (checked by AlertRule.clean)."""
+
+
 class AlertRuleSerializer(serializers.ModelSerializer):
     """A rule; every check lives in AlertRule.clean (shared with the admin form)."""
 
     states = RuleStateSerializer(many=True, read_only=True)
 
-    channels = serializers.ListField(
+    channels = ChannelListField(
         child=serializers.ChoiceField(choices=ChannelName.choices), required=False
     )
-    conditions = serializers.DictField(required=False)
+    conditions = ConditionsField(required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    metric_name = MetricNameField(
+        max_length=64, help_text=AlertRule._meta.get_field("metric_name").help_text
+    )
 
     class Meta:
         model = AlertRule
@@ -118,6 +154,12 @@ class AlertRuleSerializer(serializers.ModelSerializer):
             "last_triggered", "created_at", "updated_at", "states",
         ]
         read_only_fields = ["last_triggered", "created_at", "updated_at", "states"]
+        # The bounds AlertRule.clean checks, stated for the OpenAPI document too.
+        extra_kwargs = {
+            "pending_evaluations": {"min_value": 1},
+            "repeat_interval_minutes": {"min_value": 1},
+            "window_minutes": {"min_value": 1, "max_value": MAX_WINDOW_MINUTES},
+        }
 
     def to_representation(self, instance):
         shown = super().to_representation(instance)
@@ -153,7 +195,12 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         try:
             rule.clean()
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from exc
+            # Refused only for fields this request did not send: it conflicts with the
+            # stored rule (409), e.g. a PUT of an accuracy rule over stored custom conditions.
+            stored = self.instance is not None and not set(exc.message_dict) & set(attrs)
+            raise serializers.ValidationError(
+                exc.message_dict, code="conflict" if stored else "invalid"
+            ) from exc
         return attrs
 
 
@@ -215,6 +262,8 @@ class SilenceSerializer(serializers.ModelSerializer):
         source="alert", slug_field="alert_id", read_only=True, allow_null=True
     )
     status = serializers.SerializerMethodField()
+    # Blank: every severity.
+    severity = serializers.ChoiceField(choices=Severity.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Silence

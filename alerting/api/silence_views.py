@@ -5,6 +5,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
 
 from alerting import silences
 from alerting.api.serializers import SilenceRequestSerializer, SilenceSerializer
@@ -41,7 +42,8 @@ class SilenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                 by=request.user.get_username(),
             )
         except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from None
+            # The codes go along: a rule or alert that does not exist is a 409.
+            raise ValidationError(as_serializer_error(exc)) from None
         return Response(SilenceSerializer(silence).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="End a silence now", request=None,

@@ -96,7 +96,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(answer_serializer(alert).data)
 
     @extend_schema(
-        summary="Counts of alerts (same filters as the list)",
+        summary="Counts of alerts (same filters as the list)", filters=True,
         responses={200: AlertStatisticsSerializer, **READ_ERRORS},
     )
     @action(detail=False, methods=["get"], pagination_class=None)
@@ -171,7 +171,7 @@ class AlertRuleViewSet(viewsets.ModelViewSet):
         description="Per model version: the incidents the rule would have opened, hour by "
                     "hour over `days` (1–90) with pending, recovery and cooldown as the "
                     "engine applies them, and the values it would have seen.",
-        request=RulePreviewRequestSerializer,
+        request=RulePreviewRequestSerializer, filters=False,  # a list, but not of stored rules
         responses={200: RulePreviewSerializer(many=True), 400: BAD_INPUT, 401: NOT_SIGNED_IN},
     )
     # Nothing is stored: any signed-in user may preview.

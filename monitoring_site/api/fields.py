@@ -38,3 +38,32 @@ class AwareDateTimeField(serializers.Field):
 
     def to_representation(self, value):
         return value.isoformat()
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class JSONObjectField(serializers.JSONField):
+    """A JSON object (the serializer's validate_<field> refuses anything else)."""
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class NameListField(serializers.JSONField):
+    """A JSON array of strings (the serializer's validate_<field> refuses anything else)."""
+
+
+class StrictSlugRelatedField(serializers.SlugRelatedField):
+    """A related object by its id, or null; an empty string is refused, not read as null."""
+
+    def run_validation(self, data=serializers.empty):
+        if data == "":  # DRF would read it as null
+            self.fail("blank")
+        return super().run_validation(data)
+
+    default_error_messages = {
+        **serializers.SlugRelatedField.default_error_messages,
+        "blank": "Give an id, or null.",
+    }
+
+
+@extend_schema_field({"type": "string", "nullable": True, "pattern": "^[^\\u0000]*$"})
+class BlankIsNullSlugRelatedField(serializers.SlugRelatedField):
+    """A related object by its id; null or an empty string for none (DRF reads "" as null)."""

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from monitoring_site.api.fields import AwareDateTimeField
 from predictions.api.common import parse_query
 from predictions.api.ingest_views import invalid_items, read_items
+from predictions.api.serializers import TimestampInputField
 from predictions.api.series_views import DEFAULT_RANGE
 from predictions.custom_metrics import custom_series, metric_names, record_custom_metrics
 from predictions.series import STEP_HOURS, SeriesError
@@ -19,10 +20,12 @@ from predictions.validation import IngestValidationError
 class CustomMetricInputSerializer(serializers.Serializer):
     metric_name = serializers.RegexField(r"^[A-Za-z0-9_.\-]{1,64}$", max_length=64)
     value = serializers.FloatField()
-    model_version = serializers.CharField(max_length=64, required=False)
-    timestamp = serializers.DateTimeField(required=False, help_text="ISO 8601 or epoch "
-                                          "seconds; default now.")
-    metadata = serializers.DictField(required=False)
+    # null is absent to the validator (predictions.custom_metrics).
+    model_version = serializers.CharField(max_length=64, required=False, allow_null=True,
+                                          trim_whitespace=False)
+    timestamp = TimestampInputField(required=False, help_text="ISO 8601 or epoch seconds; "
+                                    "default now.")
+    metadata = serializers.DictField(required=False, allow_null=True)
 
 
 class CustomMetricNameSerializer(serializers.Serializer):

@@ -8,7 +8,7 @@ from predictions.models import Prediction
 class PredictionFilter(django_filters.FilterSet):
     """``model_version``, ``since``/``until`` (ISO 8601, inclusive) and ``has_outcome``."""
 
-    model_version = django_filters.CharFilter(max_length=64)
+    model_version = django_filters.CharFilter()
     since = UTCDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="since")
     until = UTCDateTimeFilter(field_name="timestamp", lookup_expr="lte", label="until")
     has_outcome = django_filters.ChoiceFilter(

@@ -1,14 +1,14 @@
 """Filters of the drift-report and retraining-decision lists (SPEC §8)."""
 import django_filters
 
-from monitoring_site.api.filters import UTCDateTimeFilter
+from monitoring_site.api.filters import UTCDateTimeFilter, strict_boolean_filter
 from predictions.choices import DecisionAction, TriggerReason
 from predictions.models import DriftReport, RetrainingDecision
 
 
 class DriftReportFilter(django_filters.FilterSet):
     model_version = django_filters.CharFilter()
-    drifted = django_filters.BooleanFilter(field_name="dataset_drift_detected")
+    drifted = strict_boolean_filter(field_name="dataset_drift_detected")
     since = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:

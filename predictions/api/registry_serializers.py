@@ -4,6 +4,11 @@ import math
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from monitoring_site.api.fields import (
+    BlankIsNullSlugRelatedField,
+    JSONObjectField,
+    NameListField,
+)
 from predictions.api.serializers import AlertListField
 from predictions.choices import UNREGISTERED_STAGE, DecisionAction, Stage, TriggerReason
 from predictions.models import DriftReport, HealthSnapshot, ModelVersion, RetrainingDecision
@@ -21,6 +26,8 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
     # Read-only, and with the overview's choices so the schema has one stage enum.
     stage = serializers.ChoiceField(choices=[*Stage.values, UNREGISTERED_STAGE], read_only=True)
+    hyperparameters = JSONObjectField(required=False)
+    feature_names = NameListField(required=False)
 
     class Meta:
         model = ModelVersion
@@ -49,8 +56,11 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         start = attrs.get("reference_start", getattr(self.instance, "reference_start", None))
         end = attrs.get("reference_end", getattr(self.instance, "reference_end", None))
         if start is not None and end is not None and start >= end:
+            # Against a stored bound the request itself may be fine: a conflict (409).
+            both_given = "reference_start" in attrs and "reference_end" in attrs
             raise serializers.ValidationError(
-                {"reference_end": "The reference window must end after it starts."}
+                {"reference_end": "The reference window must end after it starts."},
+                code="invalid" if both_given else "conflict",
             )
         return attrs
 
@@ -75,6 +85,8 @@ class VersionOverviewSerializer(ModelVersionSerializer):
     first_seen = serializers.DateTimeField(allow_null=True)
     last_seen = serializers.DateTimeField(allow_null=True)
     latest_snapshot = LatestSnapshotSerializer(allow_null=True)
+    hyperparameters = JSONObjectField(allow_null=True)  # null: only seen in predictions
+    feature_names = NameListField(allow_null=True)
 
     class Meta(ModelVersionSerializer.Meta):
         fields = [*ModelVersionSerializer.Meta.fields, "registered", "num_predictions",
@@ -175,6 +187,16 @@ class RetrainingDecisionSerializer(serializers.ModelSerializer):
     """A gate decision; ``apply`` with a promote puts the candidate in production."""
 
     apply = serializers.BooleanField(write_only=True, required=False, default=False)
+    # The AgentAction's action_id (the model is alerting's: reached through the foreign key).
+    action_ref = BlankIsNullSlugRelatedField(
+        slug_field=RetrainingDecision._meta.get_field("action_ref").to_fields[0] or "pk",
+        queryset=RetrainingDecision._meta.get_field("action_ref").related_model.objects.all(),
+        required=False, allow_null=True,
+        help_text="The action_id of the AgentAction that led here.",
+    )
+    drift_context = JSONObjectField(required=False)
+    data_context = JSONObjectField(required=False)
+    decision_details = JSONObjectField(required=False)
     trigger_reason = serializers.ChoiceField(choices=TriggerReason.choices)
     action = serializers.ChoiceField(choices=DecisionAction.choices)
 

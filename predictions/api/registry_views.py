@@ -9,17 +9,17 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from monitoring_site.api.exceptions import BadRequest
+from monitoring_site.api.exceptions import BadRequest, Conflict
+from predictions.api.common import parse_query
 from predictions.api.registry_filters import DriftReportFilter, RetrainingDecisionFilter
 from predictions.api.registry_serializers import (
     OVERVIEW_STAGES,
@@ -38,6 +38,7 @@ from predictions.drift import DriftWindowError, InsufficientData, compute_drift_
 from predictions.models import DriftReport, ModelVersion, RetrainingDecision
 from predictions.registry import (
     RegistryError,
+    UnknownVersion,
     decision_summary,
     promote,
     record_decision,
@@ -52,6 +53,11 @@ from predictions.signals import drift_report_computed, receivers_answer
 VERSION_PATTERN = r"[^/]+"
 
 
+class VersionListQuerySerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=OVERVIEW_STAGES, required=False)
+    model_name = serializers.CharField(required=False, allow_blank=True)
+
+
 def _overview_of(version: str) -> dict:
     entries = versions_overview(versions=[version])
     if not entries:
@@ -62,10 +68,7 @@ def _overview_of(version: str) -> dict:
 @extend_schema_view(
     list=extend_schema(
         summary="Registered and seen-but-unregistered versions with their figures",
-        parameters=[
-            OpenApiParameter("stage", str, enum=OVERVIEW_STAGES),
-            OpenApiParameter("model_name", str),
-        ],
+        parameters=[VersionListQuerySerializer],
         responses={200: VersionOverviewSerializer(many=True)},
     ),
     retrieve=extend_schema(summary="One version", responses={200: VersionOverviewSerializer}),
@@ -93,9 +96,9 @@ class ModelVersionViewSet(viewsets.GenericViewSet):
     write_permissions = None
 
     def list(self, request):
+        params = parse_query(VersionListQuerySerializer, request)
         overview = versions_overview(
-            stage=request.query_params.get("stage") or None,
-            model_name=request.query_params.get("model_name") or None,
+            stage=params.get("stage"), model_name=params.get("model_name") or None
         )
         page = self.paginate_queryset(overview)
         return self.get_paginated_response(VersionOverviewSerializer(page, many=True).data)
@@ -110,7 +113,7 @@ class ModelVersionViewSet(viewsets.GenericViewSet):
             created = register_version(serializer.validated_data, by=request.user.get_username())
         except IntegrityError:  # registered by a racing request meanwhile
             raise ValidationError(
-                {"version": ["model version with this version already exists."]}
+                {"version": ["model version with this version already exists."]}, code="unique"
             ) from None
         return Response(
             VersionOverviewSerializer(_overview_of(created.version)).data,
@@ -260,6 +263,8 @@ class RetrainingDecisionViewSet(
             )
         try:
             decision = record_decision(serializer.validated_data, by=request.user.get_username())
+        except UnknownVersion as error:
+            raise Conflict(str(error)) from None
         except RegistryError as error:
             raise BadRequest(str(error)) from None
         return Response(
@@ -267,7 +272,7 @@ class RetrainingDecisionViewSet(
         )
 
     @extend_schema(
-        summary="Counts of decisions (same filters as the list)",
+        summary="Counts of decisions (same filters as the list)", filters=True,
         responses={200: DecisionSummarySerializer},
     )
     @action(detail=False, methods=["get"], pagination_class=None)

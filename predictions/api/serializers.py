@@ -57,7 +57,9 @@ def version_param():
 
 @extend_schema_field(
     {
-        "oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
+        # Epoch seconds of years 1..9999, the dates the validator can hold.
+        "oneOf": [{"type": "string", "format": "date-time"},
+                  {"type": "number", "minimum": -62135596800, "maximum": 253402300799}],
         "nullable": True,
     }
 )

@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -15,6 +15,10 @@ from predictions.series import SERIES_METRICS, STEP_HOURS, SeriesError, metric_s
 DEFAULT_RANGE = timedelta(hours=24)
 
 
+_NAME = "(" + "|".join(SERIES_METRICS) + ")"
+
+
+@extend_schema_field({"type": "string", "pattern": rf"^\s*{_NAME}\s*(,\s*{_NAME}\s*)*$"})
 class MetricListField(serializers.CharField):
     """A comma-separated list of series metric names."""
 

@@ -80,10 +80,10 @@ def test_min_above_max_message_names_both(editor):
     assert "min_value" in message and "max_value" in message
 
 
-def test_duplicate_rule_id_is_400(editor, make_rule):
+def test_duplicate_rule_id_is_409(editor, make_rule):
     make_rule(rule_id="low-accuracy")
     response = editor.post(URL, good_rule(), format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "rule_id" in response.json()
 
 
@@ -103,8 +103,9 @@ def test_partial_update_is_validated_with_the_stored_fields(editor, make_rule):
                                                                     "max_value": 0.5}},
                             format="json")
     assert response.status_code == 400
+    # Refused for the stored conditions (no webhook_url), not for what was sent: a conflict.
     response = editor.patch(f"{URL}low-accuracy/", {"channels": ["webhook"]}, format="json")
-    assert response.status_code == 400 and "conditions" in response.json()
+    assert response.status_code == 409 and "conditions" in response.json()
 
 
 def test_delete_rule_keeps_its_alerts(editor, make_rule):

@@ -93,7 +93,7 @@ def test_action_not_requiring_approval_starts_approved(api_client_for):
     assert response.json()["status"] == "approved"
     duplicate = client.post("/api/v1/actions/", {
         "action_id": "act-1", "action_type": "other"}, format="json")
-    assert duplicate.status_code == 400
+    assert duplicate.status_code == 409
     assert "action_id" in duplicate.json()
 
 

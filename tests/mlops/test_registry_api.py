@@ -166,13 +166,13 @@ def test_decisions_record_apply_and_summary(api_client_for):
     assert [d["model_version"] for d in listed["results"]] == ["3.0"]
 
 
-def test_decision_errors_are_400_and_store_nothing(api_client_for):
+def test_decision_errors_are_refused_and_store_nothing(api_client_for):
     client = api_client_for(perms=["predictions.add_retrainingdecision",
                                    "predictions.change_modelversion"])
     unregistered = client.post("/api/v1/retraining-decisions/", {
         "model_version": "ghost", "trigger_reason": "drift", "action": "promote",
         "apply": True}, format="json")
-    assert unregistered.status_code == 400
+    assert unregistered.status_code == 409  # well formed, but names no registered version
     assert "not registered" in unregistered.json()["detail"]
     reject_applied = client.post("/api/v1/retraining-decisions/", {
         "model_version": "ghost", "trigger_reason": "drift", "action": "reject",
@@ -227,11 +227,11 @@ def test_decision_action_ref_names_an_existing_action(api_client_for):
     assert [e["action_ref"] for e in events if e["kind"] == "decision"] == ["act-7"]
 
 
-def test_decision_with_an_unknown_action_ref_is_400_and_stores_nothing(api_client_for):
+def test_decision_with_an_unknown_action_ref_is_409_and_stores_nothing(api_client_for):
     client = api_client_for(perms=["predictions.add_retrainingdecision"])
     response = client.post("/api/v1/retraining-decisions/", {**DECISION, "action_ref": "ghost"},
                            format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "action_ref" in response.json()
     assert not RetrainingDecision.objects.exists()
 
