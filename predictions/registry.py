@@ -29,7 +29,7 @@ class RegistryError(ValueError):
 
 
 class UnknownVersion(RegistryError):
-    """The request names a version that is not registered (the API answers 409)."""
+    """The request names a version that is not registered (the API answers 400, SPEC §8)."""
 
 
 # --- Versions ------------------------------------------------------------------------

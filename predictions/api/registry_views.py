@@ -18,7 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from monitoring_site.api.exceptions import BadRequest, Conflict
+from monitoring_site.api.exceptions import BadRequest
 from predictions.api.common import parse_query
 from predictions.api.registry_filters import DriftReportFilter, RetrainingDecisionFilter
 from predictions.api.registry_serializers import (
@@ -38,7 +38,6 @@ from predictions.drift import DriftWindowError, InsufficientData, compute_drift_
 from predictions.models import DriftReport, ModelVersion, RetrainingDecision
 from predictions.registry import (
     RegistryError,
-    UnknownVersion,
     decision_summary,
     promote,
     record_decision,
@@ -263,9 +262,7 @@ class RetrainingDecisionViewSet(
             )
         try:
             decision = record_decision(serializer.validated_data, by=request.user.get_username())
-        except UnknownVersion as error:
-            raise Conflict(str(error)) from None
-        except RegistryError as error:
+        except RegistryError as error:  # an unregistered candidate too: SPEC §8 says 400
             raise BadRequest(str(error)) from None
         return Response(
             RetrainingDecisionSerializer(decision).data, status=status.HTTP_201_CREATED

@@ -172,7 +172,7 @@ def test_decision_errors_are_refused_and_store_nothing(api_client_for):
     unregistered = client.post("/api/v1/retraining-decisions/", {
         "model_version": "ghost", "trigger_reason": "drift", "action": "promote",
         "apply": True}, format="json")
-    assert unregistered.status_code == 409  # well formed, but names no registered version
+    assert unregistered.status_code == 400  # SPEC §8: the candidate must be registered
     assert "not registered" in unregistered.json()["detail"]
     reject_applied = client.post("/api/v1/retraining-decisions/", {
         "model_version": "ghost", "trigger_reason": "drift", "action": "reject",
