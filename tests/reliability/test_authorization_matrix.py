@@ -308,3 +308,33 @@ def test_no_role_writes_rules_or_deletes():
         for key in [("alertrule-list", "POST"), ("alertrule-detail", "DELETE"),
                     ("alertrule-detail", "PATCH")]:
             assert _lacking(user, RULES[key]), (role, key)
+
+
+# /metrics (SPEC §11) is Prometheus's scrape target: its own bearer token, never a user's.
+METRICS_TOKEN = "scrape-secret-for-the-matrix"
+
+
+@pytest.mark.django_db
+def test_metrics_answers_only_its_own_token(settings):
+    settings.MONITORING_METRICS_TOKEN = METRICS_TOKEN
+    identities = {"anonymous": APIClient(), "staff superuser": _client(superuser=True),
+                  **{f"role {role}": _client(role=role) for role in ROLES}}
+    for who, client in identities.items():
+        response = client.get("/metrics")
+        assert response.status_code == 401, (who, response.status_code)
+        assert b"monitoring_" not in response.content, who  # nothing leaks
+        # A user's API token sent as a bearer is still not the scrape token.
+        token = Token.objects.filter(user=getattr(client, "user", None)).first()
+        if token is not None:
+            bearer = APIClient().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token.key}")
+            assert bearer.status_code == 401, (who, bearer.status_code)
+    scraper = APIClient().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}")
+    assert scraper.status_code == 200
+    assert b"# TYPE monitoring_alerts_open gauge" in scraper.content
+
+
+@pytest.mark.django_db
+def test_metrics_is_absent_without_a_scrape_token(settings):
+    settings.MONITORING_METRICS_TOKEN = ""
+    for client in (APIClient(), _client(superuser=True)):
+        assert client.get("/metrics").status_code == 404
