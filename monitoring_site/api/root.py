@@ -6,13 +6,12 @@ URL configuration, so a new endpoint appears without anyone remembering to add i
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from monitoring_site.api.query import KnownQueryParameters
 from monitoring_site.api.schema import DetailSerializer
-from predictions.api.common import parse_query
 
 API_ROOT = "/api/v1/"
 
@@ -48,7 +47,8 @@ class ApiRootView(APIView):
     """The API's entry point. Public, like the document it points to: it lists what the
     document lists, and nothing stored."""
 
-    permission_classes = [AllowAny]
+    # Public, and like every endpoint a query parameter it does not take is a 400.
+    permission_classes = [AllowAny, KnownQueryParameters]
 
     @extend_schema(
         summary="Every endpoint by name, and the OpenAPI document", tags=["api"],
@@ -65,7 +65,6 @@ class ApiRootView(APIView):
         },
     )
     def get(self, request):
-        parse_query(serializers.Serializer, request)
         urls = {name: request.build_absolute_uri(path) for name, path in api_endpoints().items()}
         urls["schema"] = request.build_absolute_uri(reverse("api-schema"))
         urls["docs"] = request.build_absolute_uri(reverse("api-docs"))

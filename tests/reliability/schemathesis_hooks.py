@@ -97,7 +97,9 @@ def _respected(case) -> bool:
 
 
 # Metrics over a window: end needs start; window_minutes goes without start/end.
-WINDOWED = re.compile(r"/api/v1/metrics/(performance|accuracy|calibration|classification)/$")
+WINDOWED = re.compile(
+    r"/api/v1/metrics/(performance|accuracy|calibration|classification|segments)/$"
+)
 SERIES = re.compile(r"/api/v1/metrics/(custom/)?series/$")
 STEP_HOURS = {"1h": 1, "6h": 6, "1d": 24}
 MAX_POINTS = 2000

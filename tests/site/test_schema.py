@@ -119,7 +119,8 @@ def test_ingested_items_allow_no_other_keys_while_strict(client, settings):
             "/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
         ).json()["components"]["schemas"]
 
-    for name in ("PredictionInput", "OutcomeItem", "CustomMetricInput"):
+    # Request bodies have their own components (COMPONENT_SPLIT_REQUEST): "<name>Request".
+    for name in ("PredictionInputRequest", "OutcomeItemRequest", "CustomMetricInputRequest"):
         assert components()[name]["additionalProperties"] is False, name
     settings.MONITORING_INGEST_STRICT = False
-    assert "additionalProperties" not in components()["PredictionInput"]
+    assert "additionalProperties" not in components()["PredictionInputRequest"]
