@@ -26,12 +26,23 @@ def _routes(patterns, prefix=""):
         if isinstance(pattern, URLResolver):
             if not pattern.namespace:  # the admin's: not the API
                 yield from _routes(pattern.url_patterns, text)
-        elif isinstance(pattern, URLPattern):
+        elif isinstance(pattern, URLPattern) and _answers_get(pattern.callback):
             yield "/" + text.replace("\\", "")
 
 
+def _answers_get(callback) -> bool:
+    """Whether a GET of the route answers (lists, metrics), not a 405: POST-only actions
+    such as ``drift-reports/compute/`` are in the document, not in this directory."""
+    actions = getattr(callback, "actions", None)  # a DRF viewset route
+    if actions:
+        return "get" in actions
+    view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    return view_class is None or hasattr(view_class, "get")
+
+
 def api_endpoints() -> dict[str, str]:
-    """{name: path} of the API's endpoints that take no path parameter, in URL order.
+    """{name: path} of the API's endpoints that take no path parameter and answer GET, in
+    URL order.
 
     The name is the path under /api/v1/ (``metrics/accuracy``); the ones with a parameter
     (``predictions/{prediction_id}/``) are reached from these or from the document.

@@ -10,7 +10,7 @@ def schema_paths(client):
     return schema["paths"]
 
 
-def test_the_root_lists_every_endpoint_without_a_parameter(client, schema_paths):
+def test_the_root_lists_every_readable_endpoint_without_a_parameter(client, schema_paths):
     response = client.get("/api/v1/")  # no credentials needed, like the document
     assert response.status_code == 200
     urls = response.json()
@@ -20,8 +20,13 @@ def test_the_root_lists_every_endpoint_without_a_parameter(client, schema_paths)
     assert urls["metrics/accuracy"] == "http://testserver/api/v1/metrics/accuracy/"
     listed = {url.removeprefix("http://testserver") for name, url in urls.items()
               if name not in ("schema", "docs")}
-    documented = {path for path in schema_paths if "{" not in path and path != "/api/v1/"}
+    # What a GET answers; POST-only actions (outcomes/, drift-reports/compute/) are in the
+    # document, where a generated client would otherwise follow a link into a 405.
+    documented = {path for path, operations in schema_paths.items()
+                  if "{" not in path and path != "/api/v1/" and "get" in operations}
     assert listed == documented
+    assert "/api/v1/drift-reports/compute/" in schema_paths
+    assert "drift-reports/compute" not in urls
     assert "/api/v1/" in schema_paths
 
 
@@ -30,7 +35,7 @@ def test_each_listed_url_answers(api_client_for):
     urls = reader.get("/api/v1/").json()
     for name, url in urls.items():
         status = reader.get(url).status_code
-        assert status in (200, 400, 405), f"{name}: {url} → {status}"
+        assert status in (200, 400), f"{name}: {url} → {status}"
 
 
 def test_the_root_names_a_query_parameter_it_does_not_take(client):
