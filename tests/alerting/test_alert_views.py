@@ -1,4 +1,6 @@
 """The alert pages: list, detail, and the Acknowledge/Resolve forms (SPEC §6)."""
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -223,3 +225,14 @@ def test_detail_shows_history_and_deliveries(make_user, make_alert):
     assert "Acknowledged" in page and "ann" in page and "checking the feed" in page
     assert "HTTP 500 from Slack" in page and "slack" in page and "console" in page
     assert "Not resolved yet" in page
+
+
+def test_the_alert_page_writes_times_as_every_page_does(make_user, make_alert):
+    """One date format (issue 17): minutes, 24 h, UTC — no seconds on this page either."""
+    alert = make_alert()
+    client = Client()
+    client.force_login(make_user())
+    page = client.get(reverse("alert-detail", args=[alert.alert_id])).content.decode()
+    shown = re.sub(r"<[^>]+>", " ", page)  # the text a person reads, not data-* attributes
+    assert not re.search(r"\d\d:\d\d:\d\d", shown)
+    assert f"{alert.timestamp:%Y-%m-%d %H:%M} UTC" in page

@@ -101,3 +101,13 @@ def test_the_version_page_shows_the_psi_history(report, client, make_user):
     page = client.get("/registry/v1/", follow=True).content.decode()
     assert "PSI per feature, last 30 days" in page
     assert len(re.findall(r'class="card psi-history-feature"', page)) == 5
+
+
+def test_the_drift_page_writes_times_as_every_page_does(report, client, make_user):
+    """One date format (issue 17): minutes, 24 h, UTC; the version link is its one page."""
+    client.force_login(make_user())
+    page = client.get(f"/drift/{report.pk}/").content.decode()
+    shown = re.sub(r"<[^>]+>", " ", page)  # the text a person reads, not data-* attributes
+    assert not re.search(r"\d\d:\d\d:\d\d", shown)
+    assert f'{report.created_at:%Y-%m-%d %H:%M} UTC' in page
+    assert 'href="/models/v1/"' in page
