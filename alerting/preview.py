@@ -10,11 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Sum
 from django.utils import timezone
 
 from alerting.engine import Policy, replay
 from predictions.choices import MetricName
-from predictions.models import Prediction
+from predictions.models import PredictionHour
+from predictions.rollups import epoch_hour
 from predictions.series import trailing_series
 from predictions.snapshots import registry_versions_watched
 
@@ -38,17 +40,25 @@ def preview_window(days: int, now=None):
 
 
 def versions_to_preview(rule, start, end, window_minutes) -> list[str]:
-    """The rule's version, or every version with predictions in the range (and every
-    production or staging version: they are evaluated without data too)."""
+    """The rule's version, or every production or staging version (evaluated without data
+    too) and the versions with predictions in the range, the busiest first, up to
+    MONITORING_PREVIEW_MAX_VERSIONS: each costs a replay of every hour, and a site that
+    has seen hundreds of versions would otherwise answer in minutes."""
     if rule.model_version:
         return [rule.model_version]
-    with_history = (
-        Prediction.objects.filter(
-            timestamp__gte=start - timedelta(minutes=window_minutes), timestamp__lt=end
+    watched = registry_versions_watched()
+    room = max(settings.MONITORING_PREVIEW_MAX_VERSIONS - len(watched), 0)
+    # From the hourly aggregates (whole hours around the range): no scan of predictions.
+    busiest = (
+        PredictionHour.objects.filter(
+            hour__gte=epoch_hour(start - timedelta(minutes=window_minutes)),
+            hour__lt=epoch_hour(end),
         )
-        .order_by("model_version").values_list("model_version", flat=True).distinct()
+        .exclude(model_version__in=watched)
+        .values("model_version").annotate(rows=Sum("n"))
+        .order_by("-rows", "model_version").values_list("model_version", flat=True)[:room]
     )
-    return sorted({*with_history, *registry_versions_watched()})
+    return sorted({*busiest, *watched})
 
 
 def rule_window_minutes(rule) -> int:

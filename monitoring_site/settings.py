@@ -193,6 +193,8 @@ MONITORING_DEGRADATION_PCT = env.float("MONITORING_DEGRADATION_PCT", default=5.0
 # Fewest labelled predictions for a window (or a baseline) to judge degradation by (§9).
 MONITORING_DEGRADATION_MIN_SAMPLES = env.int("MONITORING_DEGRADATION_MIN_SAMPLES", default=30)
 MONITORING_DEFAULT_WINDOW_MINUTES = env.int("MONITORING_DEFAULT_WINDOW_MINUTES", default=60)
+# A rule preview without a version replays the busiest versions of its range, up to this.
+MONITORING_PREVIEW_MAX_VERSIONS = env.int("MONITORING_PREVIEW_MAX_VERSIONS", default=25)
 # Seconds between monitor passes (run_monitor's default; `dev.py serve` runs it); pages and
 # /healthz call the monitor late after three intervals without a pass.
 MONITORING_MONITOR_INTERVAL_SECONDS = env.float("MONITORING_MONITOR_INTERVAL_SECONDS", default=60.0)

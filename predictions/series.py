@@ -11,6 +11,7 @@ with ``num_predictions`` 0 and null figures.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import datetime, timedelta
 
 from django.db import connection
@@ -301,9 +302,12 @@ def trailing_series(
     points = []
     # Sliding: add the hour that enters, take away the one that leaves (min/max recomputed
     # from the hours inside, which are few).
-    for hour in range(first_t - window_hours, first_t - 1):
-        if hour in per_hour:
-            window.merge(per_hour[hour])
+    # Over the hours that hold data, not the window's every hour: a window of years would
+    # otherwise cost millions of lookups per point.
+    hours_with_data = sorted(per_hour)
+    for hour in hours_with_data[bisect_left(hours_with_data, first_t - window_hours):
+                                bisect_left(hours_with_data, first_t - 1)]:
+        window.merge(per_hour[hour])
     for t in range(first_t, last_t + 1):
         entering = per_hour.get(t - 1)
         if entering is not None:
@@ -311,7 +315,9 @@ def trailing_series(
         leaving = per_hour.get(t - 1 - window_hours)
         if leaving is not None:
             window.merge(leaving, sign=-1)
-        inside = [per_hour[h] for h in range(t - window_hours, t) if h in per_hour]
+        inside = [per_hour[h] for h in hours_with_data[
+            bisect_left(hours_with_data, t - window_hours):bisect_left(hours_with_data, t)
+        ]]
         window.low = min((s.low for s in inside if s.low is not None), default=None)
         window.high = max((s.high for s in inside if s.high is not None), default=None)
         figures = window.figures()

@@ -195,13 +195,29 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         try:
             rule.clean()
         except DjangoValidationError as exc:
-            # Refused only for fields this request did not send: it conflicts with the
-            # stored rule (409), e.g. a PUT of an accuracy rule over stored custom conditions.
-            stored = self.instance is not None and not set(exc.message_dict) & set(attrs)
+            # Refused only because of what is stored: it conflicts with the stored rule (409),
+            # e.g. a PUT of an accuracy rule over stored custom conditions, or a PATCH of
+            # conditions without the routing key its stored "pagerduty" channel needs.
+            stored = self.instance is not None and (
+                not set(exc.message_dict) & set(attrs) or _valid_alone(attrs)
+            )
             raise serializers.ValidationError(
                 exc.message_dict, code="conflict" if stored else "invalid"
             ) from exc
         return attrs
+
+
+def _valid_alone(attrs) -> bool:
+    """Whether the fields a request sent hold together on a new rule (no stored values):
+    then a refusal of them comes from the stored rule, not from the request."""
+    rule = AlertRule()
+    for name, value in attrs.items():
+        setattr(rule, name, value)
+    try:
+        rule.clean()
+    except DjangoValidationError as exc:
+        return not set(exc.message_dict) & set(attrs)
+    return True
 
 
 class EvaluateRuleSerializer(serializers.Serializer):

@@ -131,3 +131,20 @@ def test_the_mask_is_not_a_secret_on_create(rule_editor):
                                   "webhook_secret": "********"})
     assert response.status_code == 400
     assert "send the secret itself" in str(response.json()["conditions"])
+
+
+def test_conditions_refused_by_the_stored_channel_are_a_conflict(rule_editor, settings):
+    """A PATCH whose conditions hold together alone, refused because the stored rule pages
+    PagerDuty without a key: 409 naming the field, nothing changed."""
+    settings.PAGERDUTY_ROUTING_KEY = ""
+    assert create(rule_editor, channels=["pagerduty"],
+                  conditions={"pagerduty_routing_key": "R0UT1NG"}).status_code == 201
+    response = rule_editor.patch("/api/v1/alert-rules/paging-rule/",
+                                 {"conditions": {"min_samples": 5}}, format="json")
+    assert response.status_code == 409, response.content
+    assert "pagerduty_routing_key is required" in str(response.json()["conditions"])
+    assert AlertRule.objects.get().conditions == {"pagerduty_routing_key": "R0UT1NG"}
+    # The same conditions with the key are fine.
+    response = rule_editor.patch("/api/v1/alert-rules/paging-rule/", {"conditions": {
+        "min_samples": 5, "pagerduty_routing_key": "R0UT1NG"}}, format="json")
+    assert response.status_code == 200, response.content

@@ -86,3 +86,20 @@ def test_preview_of_a_rule_for_one_version_without_history(api_client_for):
     assert preview["incidents"] == []
     assert len(preview["series"]) == 48
     assert {point["value"] for point in preview["series"]} == {None}
+
+
+def test_a_preview_without_a_version_replays_the_busiest_versions_up_to_the_cap(
+    api_client_for, settings
+):
+    settings.MONITORING_PREVIEW_MAX_VERSIONS = 2
+    end = timezone.now().replace(minute=0, second=0, microsecond=0)
+    for version, hours in (("quiet", 1), ("busy", 3), ("busier", 5)):
+        for hours_back in range(1, hours + 1):
+            write_hour(end, hours_back, version)
+    client = api_client_for(perms=RULE_PERMS)
+    answer = client.post(f"{URL}preview/", {**RULE, "days": 1}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert [p["model_version"] for p in answer.json()] == ["busier", "busy"]
+    settings.MONITORING_PREVIEW_MAX_VERSIONS = 25
+    answer = client.post(f"{URL}preview/", {**RULE, "days": 1}, format="json")
+    assert [p["model_version"] for p in answer.json()] == ["busier", "busy", "quiet"]

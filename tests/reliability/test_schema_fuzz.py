@@ -27,9 +27,31 @@ SEED = os.environ.get("SCHEMA_FUZZ_SEED", "1")
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
 
+# A crash of the tool itself, not a finding: with two worker threads, hypothesis describes
+# its filters with ast.parse, which CPython 3.11 cannot run in two threads at once.
+TOOL_CRASH = "AST constructor recursion depth mismatch"
+
+
 def test_schemathesis_with_every_check_finds_nothing(site_db, serve, tmp_path):
     server = serve(site_db.url, workers=2, timeout=180)  # see request-timeout in the toml
-    report = tmp_path / "schemathesis.json"
+    for attempt in range(2):
+        report = tmp_path / f"schemathesis-{attempt}.json"
+        done, output, result = _fuzz(server, report)
+        # Only the tool's own crash earns a second run; any finding about the API fails.
+        if not (result["test_cases"]["errored"] and TOOL_CRASH in output
+                and result["test_cases"]["unique_failures"] == 0):
+            break
+    assert result["complete"], output
+    assert result["operations"]["tested"] >= 50, output  # the whole API was exercised
+    assert set(result["phases"]) >= {"examples", "coverage", "fuzzing", "stateful"}
+    assert result["phases"]["stateful"]["status"] != "skipped", output
+    assert result["test_cases"]["unique_failures"] == 0, output
+    assert result["test_cases"]["errored"] == 0, output
+    assert done.returncode == 0, output
+    assert "Internal Server Error" not in server.log()
+
+
+def _fuzz(server, report):
     done = subprocess.run(
         [str(SCHEMATHESIS), "--config-file", str(ROOT / "schemathesis.toml"),
          "run", f"{server.base}/api/schema/",
@@ -43,12 +65,4 @@ def test_schemathesis_with_every_check_finds_nothing(site_db, serve, tmp_path):
     )
     output = done.stdout[-20000:] + done.stderr[-5000:]
     assert report.exists(), output
-    result = json.loads(report.read_text())
-    assert result["complete"], output
-    assert result["operations"]["tested"] >= 50, output  # the whole API was exercised
-    assert set(result["phases"]) >= {"examples", "coverage", "fuzzing", "stateful"}
-    assert result["phases"]["stateful"]["status"] != "skipped", output
-    assert result["test_cases"]["unique_failures"] == 0, output
-    assert result["test_cases"]["errored"] == 0, output
-    assert done.returncode == 0, output
-    assert "Internal Server Error" not in server.log()
+    return done, output, json.loads(report.read_text())
