@@ -10,11 +10,10 @@ from __future__ import annotations
 from django.db.models import Q
 
 from alerting.models import AgentAction, Alert
-from predictions.choices import UNREGISTERED_STAGE
-from predictions.drift_charts import psi_history_context
+from predictions.choices import STAGE_BADGES, UNREGISTERED_STAGE
+from predictions.drift_charts import psi_chart, psi_history_context
 from predictions.models import DriftReport, ModelVersion
 from predictions.registry import REGISTRY_FIELDS, timeline
-from predictions.registry_views import STAGE_BADGES, psi_chart
 
 OPEN_ALERTS = 10
 ACTIONS = 10

@@ -103,3 +103,13 @@ class TriggerReason(models.TextChoices):
 class DecisionAction(models.TextChoices):
     PROMOTE = "promote"
     REJECT = "reject"
+
+
+# Stage → the badge colour the stylesheet already has.
+STAGE_BADGES = {
+    "production": "resolved",
+    "staging": "info",
+    "registered": "delivery-pending",
+    "archived": "delivery-pending",
+    "unregistered": "delivery-pending",
+}

@@ -22,6 +22,7 @@ from predictions.charts import (
     _num,
     _open_svg,
     _ticks,
+    bar_chart_svg,
     line_chart_svg,
 )
 from predictions.models import DriftReport
@@ -177,3 +178,15 @@ def psi_history_context(version: str, now: datetime | None = None) -> dict:
             for name, points in features
         ],
     }}
+
+
+def psi_chart(report: DriftReport):
+    """The per-feature PSI bar chart of a report, largest first (skipped features n/a)."""
+    ordered = features_by_psi(report)
+    names = [name for name, _ in ordered]
+    values = [None if entry.get("skipped") else entry.get("psi") for _, entry in ordered]
+    threshold = settings.MONITORING_DRIFT_PSI
+    return bar_chart_svg(
+        names, values, threshold=threshold, title=f"PSI per feature, {report.model_version}",
+        threshold_label=f"drift threshold {threshold:g}",
+    )

@@ -10,20 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from predictions.charts import bar_chart_svg
-from predictions.drift_charts import drift_feature_charts, features_by_psi
+from predictions.choices import STAGE_BADGES
+from predictions.drift_charts import drift_feature_charts, features_by_psi, psi_chart
 from predictions.models import DriftReport
 from predictions.overview import DEFAULT_WINDOW, WINDOW_CHOICES, window_figures_by_version
 from predictions.registry import versions_overview
-
-# Stage → the badge colour the stylesheet already has.
-STAGE_BADGES = {
-    "production": "resolved",
-    "staging": "info",
-    "registered": "delivery-pending",
-    "archived": "delivery-pending",
-    "unregistered": "delivery-pending",
-}
 
 
 def _with_window_figures(entries, window_key):
@@ -44,18 +35,6 @@ def _window_key(request):
 def _with_badge(entry):
     entry["badge"] = STAGE_BADGES.get(entry["stage"], "delivery-pending")
     return entry
-
-
-def psi_chart(report: DriftReport):
-    """The per-feature PSI bar chart of a report, largest first (skipped features n/a)."""
-    ordered = features_by_psi(report)
-    names = [name for name, _ in ordered]
-    values = [None if entry.get("skipped") else entry.get("psi") for _, entry in ordered]
-    threshold = settings.MONITORING_DRIFT_PSI
-    return bar_chart_svg(
-        names, values, threshold=threshold, title=f"PSI per feature, {report.model_version}",
-        threshold_label=f"drift threshold {threshold:g}",
-    )
 
 
 def _feature_rows(report: DriftReport):
