@@ -35,7 +35,7 @@ class FieldSpec:
     """One input field: what the validator checks and what the schema documents.
 
     An optional field may be absent or null. ``only_with`` names a field without which
-    this one is ignored (an outcome's time means nothing without the outcome).
+    this one is checked but not stored (an outcome's time means nothing without the outcome).
     """
 
     name: str
@@ -322,10 +322,10 @@ def _fast_clean(raw: dict, now: datetime) -> tuple[dict, dict] | None:
     if latency is not None and (type(latency) is not float or not 0.0 <= latency < math.inf):
         return None
     actual, actual_at = get("actual_outcome"), None
+    if get("actual_outcome_timestamp") is not None:
+        return None  # the full path checks it (even when no outcome comes with it)
     if actual is not None:
         if type(actual) is not int or not INT_MIN <= actual <= INT_MAX:
-            return None
-        if get("actual_outcome_timestamp") is not None:
             return None
         actual_at = now
     row = {
@@ -354,7 +354,12 @@ def _full_clean(raw, now: datetime) -> tuple[dict | None, dict, dict | None]:
         name = spec.name
         value = raw.get(name)
         if spec.only_with is not None and raw.get(spec.only_with) is None:
-            value = None  # meaningless alone: ignored
+            if value is not None:  # meaningless alone, so not stored; still a valid value
+                try:
+                    clean_value(spec, value)
+                except InvalidValue as exc:
+                    errors[name] = str(exc)
+            value = None
         elif value is None:
             if spec.required:
                 errors[name] = "This field is required."

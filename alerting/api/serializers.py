@@ -10,7 +10,10 @@ from alerting.models import Alert, AlertRule, Delivery, RuleState, Silence
 from alerting.preview import MAX_DAYS, MIN_DAYS
 from alerting.rule_checks import SECRET_CONDITIONS, SECRET_MASK
 from alerting.silences import silence_status
-from monitoring_site.api.schema import DetailSerializer  # noqa: F401 (re-exported)
+from monitoring_site.api.schema import (
+    NOT_BLANK,
+    DetailSerializer,  # noqa: F401 (re-exported)
+)
 from predictions.metrics import MAX_WINDOW_MINUTES
 
 
@@ -103,6 +106,11 @@ class RuleStateSerializer(serializers.ModelSerializer):
     "type": "array",
     "items": {"type": "string", "enum": ChannelName.values},
     "uniqueItems": True,
+    "description": (
+        "Where the alert goes. \"webhook\" needs conditions.webhook_url; \"pagerduty\" "
+        "needs conditions.pagerduty_routing_key unless the server sets PAGERDUTY_ROUTING_KEY; "
+        "\"alertmanager\" needs ALERTMANAGER_URL set on the server (else 400)."
+    ),
 })
 class ChannelListField(serializers.ListField):
     """A rule's channels, each at most once (checked by AlertRule.clean)."""
@@ -116,6 +124,9 @@ class ChannelListField(serializers.ListField):
         "min_samples": {"type": "integer", "minimum": 0},
         "webhook_url": {"type": "string", "format": "uri", "pattern": "^https?://"},
         "aggregate": {"type": "string", "enum": list(rule_checks.AGGREGATES)},
+        # Secrets: shown back as the mask; the mask sent back keeps the stored value.
+        **{key: {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NOT_BLANK}
+           for key in SECRET_CONDITIONS},
     },
     "additionalProperties": False,
 })

@@ -30,6 +30,10 @@ def _type_name(value) -> str:
     return type(value).__name__
 
 
+def _a(type_name: str) -> str:
+    return f"an {type_name}" if type_name[:1] in "aeiou" else f"a {type_name}"
+
+
 def type_errors(value, schema, where, resolve) -> dict:
     """{path: message} for each value whose JSON type the schema does not allow."""
     schema = resolve(schema)
@@ -47,7 +51,7 @@ def type_errors(value, schema, where, resolve) -> dict:
     if value is None:
         if "type" not in schema or errors:
             return errors
-        return {where: f"May not be null; give a {schema['type']}."}
+        return {where: f"May not be null; give {_a(schema['type'])}."}
     expected = schema.get("type")
     if expected in JSON_TYPES:
         actual = _type_name(value)
@@ -55,7 +59,7 @@ def type_errors(value, schema, where, resolve) -> dict:
             expected == "number" and actual == "integer"
         ) or (expected == "integer" and isinstance(value, float) and value.is_integer())
         if not fits:
-            return {where: f"Give a {expected}, not a {actual}."}
+            return {where: f"Give {_a(expected)}, not {_a(actual)}."}
     if isinstance(value, dict):
         properties = schema.get("properties", {})
         extra = schema.get("additionalProperties")

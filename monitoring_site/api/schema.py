@@ -77,7 +77,14 @@ def strict_inputs(result, generator, request, public):
 # not be only whitespace either.
 NO_NUL = "^[^\\u0000]*$"
 NOT_EMPTY = "^[^\\u0000]+$"
-NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+# What Python's str.strip() removes, spelled out: "\\s" means other characters in other
+# regex dialects (ECMA's leaves out U+001C–U+001F and adds U+FEFF), and a client's
+# validator must refuse exactly what DRF does.
+PYTHON_WHITESPACE = (
+    "\\u0009-\\u000d\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029"
+    "\\u202f\\u205f\\u3000"
+)
+NOT_BLANK = f"^[^\\u0000]*[^\\u0000{PYTHON_WHITESPACE}][^\\u0000]*$"
 
 
 class CharFieldSchema(OpenApiSerializerFieldExtension):

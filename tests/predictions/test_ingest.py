@@ -70,6 +70,9 @@ def test_validator_defaults():
         ({"predicted_outcome": "1"}, "predicted_outcome"),
         ({"predicted_outcome": 2**40}, "predicted_outcome"),
         ({"actual_outcome": False}, "actual_outcome"),
+        # Not stored without an outcome, but a wrong value is still refused (was a 201).
+        ({"actual_outcome_timestamp": True}, "actual_outcome_timestamp"),
+        ({"actual_outcome_timestamp": "yesterday"}, "actual_outcome_timestamp"),
         ({"prediction_id": "x" * 129}, "prediction_id"),
         ({"prediction_id": ""}, "prediction_id"),
         ({"prediction_id": 12}, "prediction_id"),
@@ -272,6 +275,7 @@ def test_awkward_text_round_trips():
         item(8, predicted_outcome=1.0, latency_ms=2),
         item(9, actual_outcome=0, actual_outcome_timestamp="2026-11-24T11:00:00Z"),
         item(10, confidence=0),
+        item(12, actual_outcome_timestamp="2026-11-24T11:00:00Z"),  # checked, not stored
     ],
 )
 def test_fast_path_builds_the_same_row_as_the_full_check(raw):

@@ -54,6 +54,15 @@ def test_an_unknown_version_has_empty_points(reader, db):
     assert [p["num_predictions"] for p in response.json()["points"]] == [0, 0, 0]
 
 
+def test_a_year_before_1000_is_written_with_four_digits(reader, db):
+    # RFC 3339 wants four: strftime("%Y") wrote "523-10-07T06:00:00Z" (found by fuzzing).
+    response = reader.get(URL, {"model_version": "nobody", "start": "0523-10-07T06:00:00Z",
+                                "end": "0523-10-07T08:00:00Z"})
+    assert response.status_code == 200
+    assert [p["start"] for p in response.json()["points"]] == [
+        "0523-10-07T06:00:00Z", "0523-10-07T07:00:00Z"]
+
+
 @pytest.mark.parametrize("params,parameter", [
     ({"start": "2026-11-03T00:00:00Z", "end": "2026-11-02T00:00:00Z"}, "start"),
     ({"step": "5m"}, "step"),

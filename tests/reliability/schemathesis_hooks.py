@@ -4,8 +4,11 @@ OpenAPI 3.0 has no way to state "start before end" between two fields, or that a
 object (features, metadata) holds no NUL, or that a date-time with an offset must stay in
 years 1..9999 once in UTC. The API answers 400 naming the field for each; these are the
 only requests schemathesis is told not to generate (schemathesis.toml loads this module).
-Everything else it generates is held to every check.
+A rule's channel that needs an address the fuzzed server lacks (PAGERDUTY_ROUTING_KEY,
+ALERTMANAGER_URL) and a drift window that ends up backwards once its defaults are applied
+("now") are the other two. Everything else it generates is held to every check.
 """
+import os
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -108,6 +111,8 @@ MAX_POINTS = 2000
 def _body_respected(case, body: dict) -> bool:
     if body.get("apply") is True and body.get("action") != "promote":
         return False  # a retraining decision applies a promotion only
+    if case.operation.path.endswith("/api/v1/drift-reports/compute/"):
+        return _drift_window_respected(body)
     if case.method.upper() == "POST" and case.operation.path.endswith("/api/v1/silences/"):
         if "starts_at" not in body:  # it starts now: an end must be later than now
             ends = _moment(body.get("ends_at"))
@@ -115,6 +120,17 @@ def _body_respected(case, body: dict) -> bool:
                 return False
         return any(body.get(name) not in (None, "") for name in SILENCE_ENDS)
     return True
+
+
+def _drift_window_respected(body: dict) -> bool:
+    """The current window with its defaults: it ends now, and lasts the default window."""
+    end = _moment(body["current_end"]) if "current_end" in body else datetime.now(UTC)
+    start = _moment(body.get("current_start"))
+    if not isinstance(end, datetime):
+        return True
+    if start is None:
+        return end - datetime.min.replace(tzinfo=UTC) > timedelta(days=2)
+    return not isinstance(start, datetime) or start < end
 
 
 def _query_respected(path: str, query: dict) -> bool:
@@ -159,4 +175,17 @@ def _rule_respected(body: dict) -> bool:
             if body.get("comparison") in (">", ">=") and recovery > threshold:
                 return False
     channels = body.get("channels") if isinstance(body.get("channels"), list) else []
-    return "webhook" not in channels or bool(conditions.get("webhook_url"))
+    return _channels_configured(channels, conditions)
+
+
+def _channels_configured(channels: list, conditions: dict) -> bool:
+    """A channel needs its address: in the rule, or (PagerDuty, Alertmanager) on the server.
+
+    The fuzzed server runs with this process's environment, so what it lacks is read here.
+    """
+    if "webhook" in channels and not conditions.get("webhook_url"):
+        return False
+    if ("pagerduty" in channels and not conditions.get("pagerduty_routing_key")
+            and not os.environ.get("PAGERDUTY_ROUTING_KEY")):
+        return False
+    return "alertmanager" not in channels or bool(os.environ.get("ALERTMANAGER_URL"))

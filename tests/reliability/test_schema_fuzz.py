@@ -35,7 +35,9 @@ TOOL_CRASH = "AST constructor recursion depth mismatch"
 
 
 def test_schemathesis_with_every_check_finds_nothing(site_db, serve, tmp_path):
-    server = serve(site_db.url, workers=2, timeout=180)  # see request-timeout in the toml
+    # A fuzzed "pagerduty" rule may notify on acknowledge/resolve: to a closed local port.
+    server = serve(site_db.url, env={"PAGERDUTY_EVENTS_URL": "http://127.0.0.1:9/v2/enqueue"},
+                   workers=2, timeout=180)  # see request-timeout in the toml
     for attempt in range(2):
         report = tmp_path / f"schemathesis-{attempt}.json"
         done, output, result = _fuzz(server, report)
@@ -61,6 +63,8 @@ def _fuzz(server, report):
          "--phases", "examples,coverage,fuzzing,stateful",
          "--header", f"Authorization: Token {SUPERUSER_TOKEN}",
          "--max-examples", str(MAX_EXAMPLES), "--seed", SEED, "--workers", "1",
+         # No example database: a clean clone (CI) and this checkout run the same cases.
+         "--generation-database", "none",
          "--report", "json", "--report-json-path", str(report)],
         cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=900,
         check=False,

@@ -1,4 +1,5 @@
 """The OpenAPI document and the docs page: valid OpenAPI 3, and usable with no internet."""
+import json
 import re
 
 import pytest
@@ -124,3 +125,40 @@ def test_ingested_items_allow_no_other_keys_while_strict(client, settings):
         assert components()[name]["additionalProperties"] is False, name
     settings.MONITORING_INGEST_STRICT = False
     assert "additionalProperties" not in components()["PredictionInputRequest"]
+
+
+def test_a_rules_conditions_document_every_key_the_api_takes(schema):
+    # A client generated from the document must be able to route to PagerDuty and sign
+    # webhooks: the conditions allow no other keys, so these two must be listed.
+    from alerting.rule_checks import AGGREGATES, SECRET_CONDITIONS
+
+    conditions = next(
+        field["properties"]["conditions"]
+        for name, field in schema["components"]["schemas"].items()
+        if name == "AlertRuleRequest"
+    )
+    assert conditions["additionalProperties"] is False
+    assert set(conditions["properties"]) == {
+        "min_value", "max_value", "min_samples", "webhook_url", "aggregate", *SECRET_CONDITIONS
+    }
+    assert conditions["properties"]["aggregate"]["enum"] == list(AGGREGATES)
+
+
+def test_not_blank_refuses_exactly_what_drf_strips_away():
+    # "\s" differs between regex dialects (U+001C passed the fuzzer's, DRF stripped it).
+    import sys
+
+    from monitoring_site.api.schema import NOT_BLANK
+
+    disagree = [
+        hex(code) for code in range(sys.maxunicode + 1)
+        if (re.fullmatch(NOT_BLANK, chr(code)) is not None)
+        != (chr(code).strip() != "" and code != 0)
+    ]
+    assert disagree == []
+
+
+def test_no_pattern_in_the_document_depends_on_the_regex_dialect(schema):
+    patterns = re.findall(r'"pattern": "((?:[^"\\]|\\.)*)"', json.dumps(schema))
+    assert patterns
+    assert [p for p in patterns if re.search(r"\\\\[sSdDwWbB]", p)] == []
