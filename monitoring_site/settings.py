@@ -124,6 +124,10 @@ REST_FRAMEWORK = {
     ],
     # JSON bodies only, with the types the OpenAPI document states.
     "DEFAULT_PARSER_CLASSES": ["monitoring_site.api.parsers.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "monitoring_site.api.renderers.FastJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_FILTER_BACKENDS": ["monitoring_site.api.filters.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "monitoring_site.api.schema.TaggedAutoSchema",

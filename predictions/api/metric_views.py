@@ -15,6 +15,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from monitoring_site.api.renderers import FastJSONRenderer
 from predictions import metrics
 from predictions.api.common import READ_ERRORS, parse_query
 from predictions.api.serializers import (
@@ -126,7 +127,7 @@ class TrendCSVRenderer(renderers.BaseRenderer):
 class TrendView(APIView):
     """Health snapshots of the last hours, oldest first, as JSON or CSV."""
 
-    renderer_classes = [renderers.JSONRenderer, TrendCSVRenderer]
+    renderer_classes = [FastJSONRenderer, TrendCSVRenderer]
 
     def perform_content_negotiation(self, request, force=False):
         # DRF answers an unknown ?format= with 404 (and ignores a blank one): both are
