@@ -46,16 +46,20 @@ def _attributes(cookie):
 
 
 def test_security_headers_and_secure_cookies_in_production(site_db, serve):
-    server = serve(site_db.url, env={"SECURE_SSL_REDIRECT": "true"})
+    server = serve(site_db.url, env={"SECURE_SSL_REDIRECT": "true",
+                                     "MONITORING_METRICS_TOKEN": "scrape-secret"})
 
     # Plain HTTP is sent to HTTPS.
     plain = request(server.base, "GET", "/accounts/login/", headers={"Host": HOST})
     assert plain.status == 301
     assert plain.header("Location") == f"https://{HOST}/accounts/login/"
 
-    # …except the health probe, which load balancers make over plain HTTP.
+    # …except the health probe and the scrape, which come over plain HTTP inside the network.
     probe = request(server.base, "GET", "/healthz", headers={"Host": HOST})
     assert probe.status == 200
+    scrape = request(server.base, "GET", "/metrics",
+                     headers={"Host": HOST, "Authorization": "Bearer scrape-secret"})
+    assert scrape.status == 200, scrape.body
 
     page = request(server.base, "GET", "/accounts/login/", headers=HTTPS)
     assert page.status == 200
