@@ -94,9 +94,6 @@ class SeriesView(APIView):
             )
         except SeriesError as exc:
             raise ValidationError({exc.parameter: [str(exc)]}) from None
-        for point in points:
-            # Whole hours in UTC: the text DRF's encoder gives, at a fifth of its cost.
-            point["start"] = point["start"].isoformat()[:19] + "Z"  # year 523 is "0523"
         return Response({
             "model_version": query["model_version"],
             "start": start,
