@@ -72,3 +72,23 @@ def _fuzz(server, report):
     output = done.stdout[-20000:] + done.stderr[-5000:]
     assert report.exists(), output
     return done, output, json.loads(report.read_text())
+
+
+def test_a_refusal_is_dismissed_only_when_the_request_sent_broke_a_stated_rule():
+    from types import SimpleNamespace
+
+    from tests.reliability import schemathesis_hooks as hooks
+
+    def judged(body, code="ST202", status=400):
+        case = SimpleNamespace(
+            query={}, body=body, method="PATCH",
+            operation=SimpleNamespace(path="/api/v1/alert-rules/{rule_id}/"))
+        return hooks.filter_failure(None, SimpleNamespace(code=code), case,
+                                    SimpleNamespace(status_code=status))
+
+    # A stored rule's metric merged beside a generated aggregate: the 400 is right.
+    assert judged({"metric_name": "accuracy", "conditions": {"aggregate": "min"}}) is False
+    # A consistent body refused, another check's finding, or a 5xx: all still findings.
+    assert judged({"metric_name": "custom:latency", "conditions": {"aggregate": "min"}})
+    assert judged({"metric_name": "accuracy", "conditions": {"aggregate": "min"}}, code="ST201")
+    assert judged({"metric_name": "accuracy", "conditions": {"aggregate": "min"}}, status=500)
