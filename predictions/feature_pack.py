@@ -1,0 +1,131 @@
+"""Numeric features packed as float64 when predictions are written (SPEC §13, issue 16).
+
+A drift report reads thousands of ``features`` objects; decoding their numbers from JSON
+text costs ten times the statistics. So every write path also stores, per prediction,
+the values of its numeric features (JSON numbers: int or float, never bool) packed as
+little-endian float64 in ``numeric_features``, in the order of a ``FeatureLayout``: the
+sorted names of those features, and whether they are all of the row's keys. The drift
+reader decodes a layout's rows with one ``numpy.frombuffer`` and reads from the JSON only
+what is not packed.
+
+A layout's primary key is a 63-bit hash of its names, so a parse worker can compute it
+without the database; ``store_layouts`` inserts a batch's layouts (``ON CONFLICT DO
+NOTHING``: concurrent writers agree) before its rows, and checks the stored names, so a
+hash collision (never seen; 2⁻⁶³ a pair) leaves those rows unpacked instead of wrong.
+
+Ints beyond ±2⁵³ are not exact in float64: such a key stays out of the row's layout, and
+the reader takes it from the JSON, as it takes rows written before packing existed (NULL
+layout: ``pack_features`` backfills them).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from array import array
+from typing import NamedTuple
+
+EXACT_INT = 2**53
+_LITTLE_ENDIAN = array("d", [1.0]).tobytes() == b"\x00\x00\x00\x00\x00\x00\xf0\x3f"
+
+
+class Layout(NamedTuple):
+    """The sorted names of a row's packed features; ``numbers_only`` when the row has no
+    other key (the reader then skips its JSON)."""
+
+    key: int
+    names: tuple[str, ...]
+    numbers_only: bool
+
+
+_layouts: dict[tuple[tuple[str, ...], bool], Layout] = {}
+
+
+def layout_of(names: tuple[str, ...], numbers_only: bool) -> Layout:
+    """The layout of these sorted names (its key computed once per process)."""
+    found = _layouts.get((names, numbers_only))
+    if found is None:
+        canonical = json.dumps([list(names), numbers_only], ensure_ascii=False)
+        digest = hashlib.blake2b(canonical.encode(), digest_size=8).digest()
+        key = int.from_bytes(digest, "big") >> 1  # 63 bits: a positive bigint
+        found = _layouts.setdefault((names, numbers_only), Layout(key, names, numbers_only))
+    return found
+
+
+def pack_features(features) -> tuple[Layout | None, bytes | None]:
+    """(layout, packed float64 values) of a ``features`` object; (None, None) when it
+    holds no number (or is not an object)."""
+    if type(features) is not dict:
+        return None, None
+    numbers = {}
+    for name, value in features.items():
+        kind = type(value)
+        if kind is float or (kind is int and -EXACT_INT <= value <= EXACT_INT):
+            numbers[name] = value
+    if not numbers:
+        return None, None
+    names = tuple(sorted(numbers))
+    values = array("d", map(numbers.__getitem__, names))
+    if not _LITTLE_ENDIAN:  # pragma: no cover (every supported platform is little-endian)
+        values.byteswap()
+    return layout_of(names, len(numbers) == len(features)), values.tobytes()
+
+
+def unpack(layout_names: tuple[str, ...], packed: bytes, rows: int):
+    """A (rows × names) float64 matrix of rows packed in one layout, concatenated."""
+    import numpy as np
+
+    return np.frombuffer(packed, dtype="<f8").reshape(rows, len(layout_names))
+
+
+# --- storing layouts ------------------------------------------------------------------
+def store_layouts(cursor, layouts, postgresql: bool) -> set[int]:
+    """Insert ``layouts`` that are not stored yet (inside the caller's transaction); the
+    keys whose stored names differ (a hash collision): rows of those must not be packed.
+
+    ``cursor`` is a DB-API cursor taking %s placeholders (psycopg2's, or Django's).
+    """
+    from predictions.models import FeatureLayout
+
+    layouts = {layout.key: layout for layout in layouts}
+    if not layouts:
+        return set()
+    table = FeatureLayout._meta.db_table
+    rows = [
+        (layout.key, json.dumps(list(layout.names)), layout.numbers_only)
+        for layout in layouts.values()
+    ]
+    one = "(%s, %s::jsonb, %s)" if postgresql else "(%s, %s, %s)"
+    cursor.execute(
+        f'INSERT INTO "{table}" ("id", "names", "numbers_only") VALUES '
+        f"{', '.join([one] * len(rows))} ON CONFLICT (\"id\") DO NOTHING RETURNING \"id\"",
+        [value for row in rows for value in row],
+    )
+    inserted = {key for (key,) in cursor.fetchall()}
+    others = [key for key in layouts if key not in inserted]
+    if not others:
+        return set()
+    marks = ", ".join(["%s"] * len(others))
+    cursor.execute(
+        f'SELECT "id", "names", "numbers_only" FROM "{table}" WHERE "id" IN ({marks})', others
+    )
+    clashing = set()
+    for key, names, numbers_only in cursor.fetchall():
+        if isinstance(names, str):
+            names = json.loads(names)
+        if tuple(names) != layouts[key].names or bool(numbers_only) != layouts[key].numbers_only:
+            clashing.add(key)
+    return clashing
+
+
+def packed_for_save(features, using: str) -> tuple[int | None, bytes | None]:
+    """(layout key, packed values) of one row saved through the ORM, its layout stored."""
+    from django.db import connections
+
+    layout, packed = pack_features(features)
+    if layout is None:
+        return None, None
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if store_layouts(cursor, [layout], connection.vendor == "postgresql"):
+            return None, None
+    return layout.key, packed
