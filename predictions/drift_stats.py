@@ -60,8 +60,12 @@ def feature_columns(feature_rows: list) -> dict[str, list]:
     }
 
 
-def present_values(column: list) -> tuple[list, set]:
-    """The non-null values of a column and the set of their types (one pass if no null)."""
+def present_values(column) -> tuple[list, set]:
+    """The non-null values of a column and the set of their types (one pass if no null).
+
+    A float64 array (numbers read packed, ``drift_read``) has no null."""
+    if isinstance(column, np.ndarray):
+        return column, {float} if column.size else set()
     value_types = set(map(type, column))
     if NONE_TYPE in value_types:
         value_types.discard(NONE_TYPE)

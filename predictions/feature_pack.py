@@ -129,3 +129,48 @@ def packed_for_save(features, using: str) -> tuple[int | None, bytes | None]:
         if store_layouts(cursor, [layout], connection.vendor == "postgresql"):
             return None, None
     return layout.key, packed
+
+
+def pack_instances(predictions, using: str = "default") -> None:
+    """Fill the packed columns of unsaved Predictions, their layouts stored: for
+    ``bulk_create``, which skips ``save``."""
+    from django.db import connections
+
+    packed = [pack_features(prediction.features) for prediction in predictions]
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        clashing = store_layouts(cursor, {layout for layout, _values in packed if layout},
+                                 connection.vendor == "postgresql")
+    for prediction, (layout, values) in zip(predictions, packed, strict=True):
+        if layout is None or layout.key in clashing:
+            prediction.feature_layout_id, prediction.numeric_features = None, None
+        else:
+            prediction.feature_layout_id, prediction.numeric_features = layout.key, values
+
+
+def backfill(batch_size: int = 5000, using: str = "default") -> tuple[int, int]:
+    """Pack the rows stored before packing existed (NULL layout), ``batch_size`` rows a
+    transaction, in id order. (rows examined, rows packed); running it again packs none."""
+    from django.db import transaction
+
+    from predictions.models import Prediction
+
+    examined = packed = 0
+    last_id = 0
+    while True:
+        with transaction.atomic(using=using):
+            rows = list(
+                Prediction.objects.using(using)
+                .filter(id__gt=last_id, feature_layout__isnull=True)
+                .order_by("id").only("id", "features")[:batch_size]
+            )
+            if not rows:
+                return examined, packed
+            last_id = rows[-1].id
+            examined += len(rows)
+            pack_instances(rows, using)
+            rows = [row for row in rows if row.feature_layout_id is not None]
+            Prediction.objects.using(using).bulk_update(
+                rows, ["feature_layout", "numeric_features"], batch_size=1000
+            )
+            packed += len(rows)

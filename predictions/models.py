@@ -67,10 +67,6 @@ class Prediction(models.Model):
     def __str__(self):
         return f"{self.prediction_id} ({self.model_version})"
 
-    @property
-    def has_outcome(self):
-        return self.actual_outcome is not None
-
     def save(self, *args, **kwargs):
         """Pack the numeric features (as every write path does) unless only other fields
         are saved."""
@@ -85,6 +81,10 @@ class Prediction(models.Model):
                 kwargs["update_fields"] = {*update_fields, "feature_layout",
                                            "numeric_features"}
         super().save(*args, **kwargs)
+
+    @property
+    def has_outcome(self):
+        return self.actual_outcome is not None
 
 
 class HealthSnapshot(models.Model):
