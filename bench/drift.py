@@ -110,7 +110,7 @@ def _load_others(other_rows: int, start, end) -> None:
         )
 
 
-def _load(rows_per_side: int, n_features: int, other_rows: int = 0):
+def _load(rows_per_side: int, n_features: int, other_rows: int = 0, strings: int = 2):
     """Reference: the last 7 days but one; current: the last hour. Returns the windows."""
     from datetime import timedelta
 
@@ -126,7 +126,7 @@ def _load(rows_per_side: int, n_features: int, other_rows: int = 0):
         "reference": (now - timedelta(days=8), now - timedelta(days=1)),
         "current": (now - timedelta(hours=1), now),
     }
-    n_string = min(2, n_features)
+    n_string = min(strings, n_features, 2)
     n_numeric = n_features - n_string
     for side, (start, end) in windows.items():
         shift = 0.5 if side == "current" else 0.0

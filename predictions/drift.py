@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import BooleanField, F, Min, TextField, Window
+from django.db.models import BooleanField, Count, F, Min, TextField, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, RowNumber
 from django.utils import timezone
@@ -134,6 +134,15 @@ def _count(version: str, window: TimeWindow) -> int:
     return _side_predictions(version, window).count()
 
 
+def layout_counts(version: str, window: TimeWindow) -> dict:
+    """{feature layout key (None: unpacked): rows} of the window's predictions: the side's
+    row count, and the layouts its read asks for (predictions.drift_read)."""
+    return dict(
+        _side_predictions(version, window).values("feature_layout_id")
+        .annotate(rows=Count("id")).values_list("feature_layout_id", "rows")
+    )
+
+
 def sampled_predictions(version: str, window: TimeWindow, rows: int, sample: int):
     """The window's predictions, or exactly ``sample`` of them spread evenly by id.
 
@@ -211,15 +220,17 @@ def compute_drift_report(
 
     needed = settings.MONITORING_DRIFT_MIN_ROWS
     sample = settings.MONITORING_DRIFT_SAMPLE
-    counts = {}
+    counts, layouts = {}, {}
     for side, window in ((REFERENCE, reference), (CURRENT, current)):
-        counts[side] = _count(version, window)
+        layouts[side] = layout_counts(version, window)
+        counts[side] = sum(layouts[side].values())
         if counts[side] < needed:
             raise InsufficientData(side, counts[side], needed)
-    columns, rows = read_columns([
-        sampled_predictions(version, reference, counts[REFERENCE], sample),
-        sampled_predictions(version, current, counts[CURRENT], sample),
-    ])
+    columns, rows = read_columns(
+        [sampled_predictions(version, reference, counts[REFERENCE], sample),
+         sampled_predictions(version, current, counts[CURRENT], sample)],
+        [layouts[REFERENCE], layouts[CURRENT]],
+    )
     summary = compare_columns(*columns, rows)
     return DriftReport.objects.create(
         model_version=version,

@@ -19,7 +19,9 @@ assembled layout by layout.
 """
 from __future__ import annotations
 
+import io
 import json
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +30,8 @@ from django.db import connections
 from predictions.drift_stats import NONE_TYPE, NUMBER_TYPES
 from predictions.feature_pack import unpack
 from predictions.models import FeatureLayout
+
+_LAYOUTS_PER_SCAN = 32
 
 
 @dataclass
@@ -60,67 +64,98 @@ def _postgresql(predictions) -> bool:
     return connections[predictions.db].vendor == "postgresql"
 
 
-def read_side(predictions) -> Side:
-    """The side's rows by layout; ``predictions`` is ``drift.sampled_predictions``."""
+def read_side(predictions, layout_keys=None) -> Side:
+    """The side's rows by layout; ``predictions`` is ``drift.sampled_predictions``, and
+    ``layout_keys`` the layouts its window holds (``drift.layout_counts``), when known."""
     if _postgresql(predictions):
-        return _read_postgresql(predictions)
+        if layout_keys is None:
+            layout_keys = set(predictions.order_by().values_list("feature_layout_id",
+                                                                 flat=True).distinct())
+        return _read_postgresql(predictions, layout_keys)
     return _read_any(predictions)
 
 
 def _layouts(predictions, keys) -> dict[int, FeatureLayout]:
-    keys = list(keys)
+    keys = [key for key in keys if key is not None]
     return FeatureLayout.objects.using(predictions.db).in_bulk(keys) if keys else {}
 
 
-def _json_rows(texts: list[str]) -> list:
-    return json.loads("[" + ",".join(texts) + "]")
-
-
-def _read_postgresql(predictions) -> Side:
-    source, params = _rows_sql(predictions, "feature_layout_id", "numeric_features", "features")
+def _copy_row(predictions, sql: str, params: list) -> list:
+    """The one row ``sql`` answers, through COPY … (FORMAT binary): its fields as raw bytes
+    (None for NULL). Binary, so that a float buffer travels as itself, not as hex text."""
     with connections[predictions.db].cursor() as cursor:
-        cursor.execute(
-            "SELECT s.feature_layout_id, count(*), string_agg(s.numeric_features, ''::bytea) "
-            f"FROM {source} GROUP BY 1", params,
-        )
-        counted = cursor.fetchall()
-    layouts = _layouts(predictions, (key for key, _count, _packed in counted if key is not None))
-    rows, groups, partial = 0, {}, {}
-    for key, count, packed in counted:
-        rows += count
-        layout = layouts.get(key)
-        if layout is None or packed is None or len(packed) != count * 8 * len(layout.names):
-            continue  # unpacked rows (or a layout not found): read from the JSON below
-        names = tuple(layout.names)
-        groups[key] = LayoutRows(key, names, count, unpack(names, packed, count),
-                                 None if layout.numbers_only else [])
-        if not layout.numbers_only:
-            partial[key] = list(names)
-    whole = [key for key, group in groups.items() if group.others is None]
-    unpacked = LayoutRows(None, (), rows - sum(group.count for group in groups.values()),
-                          None, [])
-    if unpacked.count or partial:
-        if partial:
-            names_sql = ", ".join(["(%s::bigint, %s::text[])"] * len(partial))
-            join = (f"LEFT JOIN (VALUES {names_sql}) AS l (key, names) "
-                    "ON l.key = s.feature_layout_id")
-            join_params = [value for item in partial.items() for value in item]
-            remainder = "CASE WHEN l.names IS NULL THEN s.features ELSE s.features - l.names END"
-        else:
-            join, join_params, remainder = "", [], "s.features"
-        with connections[predictions.db].cursor() as cursor:
-            cursor.execute(
-                f"SELECT s.feature_layout_id, ({remainder})::text FROM {source} {join} "
-                "WHERE s.feature_layout_id IS NULL OR NOT s.feature_layout_id = ANY(%s::bigint[])",
-                [*params, *join_params, whole],
-            )
-            found = cursor.fetchall()
-        values = _json_rows([text for _key, text in found])
-        for (key, _text), features in zip(found, values, strict=True):
-            group = groups.get(key, unpacked)
-            if type(features) is dict:
-                group.others.append(features)
-    return Side(predictions, rows, [*groups.values(), unpacked])
+        driver = cursor.cursor
+        query = driver.mogrify(sql, params).decode()
+        buffer = io.BytesIO()
+        driver.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
+    data = memoryview(buffer.getvalue())
+    # An 11-byte signature, int32 flags, int32 extension length; then int16 fields and
+    # each field's int32 length (-1: NULL) and bytes.
+    (extension,) = struct.unpack_from("!i", data, 15)
+    position = 19 + extension
+    (count,) = struct.unpack_from("!h", data, position)
+    position += 2
+    fields = []
+    for _ in range(count):
+        (size,) = struct.unpack_from("!i", data, position)
+        position += 4
+        fields.append(None if size < 0 else data[position : position + size])
+        position += max(size, 0)
+    return fields
+
+
+def _json_list(texts) -> list:
+    """The JSON texts (comma-separated, bytes) decoded as one list."""
+    return [] if texts is None else json.loads(b"[" + bytes(texts) + b"]")
+
+
+def _read_postgresql(predictions, layout_keys) -> Side:
+    """One scan of the side per 32 layouts: per layout its row count, its packed values
+    concatenated (``string_agg``) and, unless they are its only keys, its rows' JSON
+    without the packed keys; the rows of no known layout as whole JSON."""
+    layouts = _layouts(predictions, layout_keys)
+    keys = sorted(layouts)
+    source, params = _rows_sql(predictions, "feature_layout_id", "numeric_features", "features")
+    rows, groups = 0, []
+    for start in range(0, max(len(keys), 1), _LAYOUTS_PER_SCAN):
+        chunk = keys[start : start + _LAYOUTS_PER_SCAN]
+        selected, selected_params = [], []
+        for key in chunk:
+            selected += [
+                "count(*) FILTER (WHERE s.feature_layout_id = %s)",
+                "string_agg(s.numeric_features, ''::bytea) FILTER (WHERE s.feature_layout_id = %s)",
+            ]
+            selected_params += [key, key]
+            if not layouts[key].numbers_only:
+                selected.append("string_agg((s.features - %s::text[])::text, ',') "
+                                "FILTER (WHERE s.feature_layout_id = %s)")
+                selected_params += [list(layouts[key].names), key]
+        if start == 0:
+            rest = "s.feature_layout_id IS NULL OR s.feature_layout_id <> ALL(%s::bigint[])"
+            selected += [f"count(*) FILTER (WHERE {rest})",
+                         f"string_agg(s.features::text, ',') FILTER (WHERE {rest})"]
+            selected_params += [keys, keys]
+        fields = iter(_copy_row(
+            predictions, f"SELECT {', '.join(selected)} FROM {source}",
+            [*selected_params, *params],
+        ))
+        for key in chunk:
+            layout = layouts[key]
+            names = tuple(layout.names)
+            count, packed = int.from_bytes(next(fields), "big"), next(fields)
+            others = None if layout.numbers_only else _json_list(next(fields))
+            if not count:
+                continue
+            if packed is None or len(packed) != count * 8 * len(names):
+                return _read_any(predictions)  # a row with a layout but no values: by hand
+            rows += count
+            groups.append(LayoutRows(key, names, count, unpack(names, packed, count), others))
+        if start == 0:
+            count = int.from_bytes(next(fields), "big")
+            rest_rows = [row for row in _json_list(next(fields)) if type(row) is dict]
+            rows += count
+            groups.append(LayoutRows(None, (), count, None, rest_rows))
+    return Side(predictions, rows, groups)
 
 
 def _read_any(predictions) -> Side:
@@ -174,10 +209,19 @@ def _json_types(sides: list[Side]) -> dict[str, set]:
 
 
 def _originals(side: Side, keys: set[int], names: set[str]) -> dict[int, list[dict]]:
-    """The JSON of the side's rows of these layouts, only ``names`` kept."""
-    found = side.window_rows.order_by().filter(
-        feature_layout_id__in=keys, numeric_features__isnull=False
-    ).values_list("feature_layout_id", "features")
+    """The JSON of the side's rows of these layouts, only ``names`` kept (filtered after
+    the sampling: a filter inside it would pick other rows)."""
+    source, params = _rows_sql(side.window_rows, "feature_layout_id", "numeric_features",
+                               "features")
+    keys = sorted(keys)
+    with connections[side.window_rows.db].cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.feature_layout_id, s.features FROM {source} WHERE "
+            f"s.numeric_features IS NOT NULL AND s.feature_layout_id IN "
+            f"({', '.join(['%s'] * len(keys))})",
+            [*params, *keys],
+        )
+        found = cursor.fetchall()
     originals: dict[int, list[dict]] = {key: [] for key in keys}
     for key, features in found:
         if isinstance(features, str):
@@ -229,8 +273,12 @@ def _joined(parts: list) -> np.ndarray | list:
     return joined
 
 
-def read_columns(predictions_by_side: list) -> tuple[list[dict], tuple[int, ...]]:
-    """The feature columns of each side's (sampled) predictions, and each side's rows."""
-    sides = [read_side(predictions) for predictions in predictions_by_side]
+def read_columns(predictions_by_side: list, layout_keys_by_side: list | None = None,
+                 ) -> tuple[list[dict], tuple[int, ...]]:
+    """The feature columns of each side's (sampled) predictions, and each side's rows;
+    ``layout_keys_by_side``: the layouts each side's window holds, when known."""
+    layout_keys_by_side = layout_keys_by_side or [None] * len(predictions_by_side)
+    sides = [read_side(predictions, keys)
+             for predictions, keys in zip(predictions_by_side, layout_keys_by_side, strict=True)]
     return feature_columns(sides), tuple(side.rows for side in sides)
 

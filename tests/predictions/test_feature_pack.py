@@ -62,6 +62,7 @@ def test_numbers_are_packed_in_name_order_and_the_rest_left_to_the_json():
 def test_ints_not_exact_in_float64_and_non_objects_are_not_packed():
     layout, packed = pack_features({"big": EXACT_INT + 1, "edge": -EXACT_INT, "small": 1})
     assert layout.names == ("edge", "small") and not layout.numbers_only
+    assert array("d", packed).tolist() == [-float(EXACT_INT), 1.0]
     assert pack_features({"big": 10**400, "flag": False}) == (None, None)
     assert pack_features([1.0, 2.0]) == (None, None)
     assert pack_features({}) == (None, None)
