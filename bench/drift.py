@@ -95,18 +95,18 @@ def _load_others(other_rows: int, start, end) -> None:
 
     if other_rows <= 0:
         return
-    layout, _packed = pack_features({"num_0": 0.5, "num_1": 0.5, "plan": "basic"})
+    layout, _packed, others = pack_features({"num_0": 0.5, "num_1": 0.5, "plan": "basic"})
     with connection.cursor() as cursor:
         store_layouts(cursor, [layout], True)
         cursor.execute(
             "INSERT INTO predictions_prediction (prediction_id, model_version, timestamp, "
             "predicted_outcome, confidence, features, metadata, feature_layout_id, "
-            "numeric_features) "
+            "numeric_features, other_features) "
             "SELECT 'o' || g, 'other-' || (g %% 9), %s + (%s - %s) * (g::float8 / %s), g %% 2, "
             "0.75, jsonb_build_object('num_0', a, 'num_1', b, 'plan', 'basic'), '{}'::jsonb, "
-            f"%s, {_little_endian_sql('a')} || {_little_endian_sql('b')} "
+            f"%s, {_little_endian_sql('a')} || {_little_endian_sql('b')}, %s "
             "FROM (SELECT g, random() AS a, random() AS b FROM generate_series(1, %s) g) r",
-            [start, end, start, other_rows, layout.key, other_rows],
+            [start, end, start, other_rows, layout.key, others, other_rows],
         )
 
 
@@ -212,12 +212,11 @@ def _child(rows_per_side: int, n_features: int, repeat: int, other_rows: int) ->
     reads, computes, floors, totals = [], [], [], []
     for _ in range(repeat):
         started = time.perf_counter()
-        ref_count = drift._count(VERSION, reference)
-        cur_count = drift._count(VERSION, current)
+        layouts = [drift.layout_counts(VERSION, window) for window in (reference, current)]
         columns, rows = read_columns([
-            drift.sampled_predictions(VERSION, reference, ref_count, sample),
-            drift.sampled_predictions(VERSION, current, cur_count, sample),
-        ])
+            drift.sampled_predictions(VERSION, window, sum(counts.values()), sample)
+            for window, counts in zip((reference, current), layouts, strict=True)
+        ], layouts)
         reads.append(time.perf_counter() - started)
 
         started = time.perf_counter()

@@ -46,7 +46,7 @@ def parse_prediction_lines(
     (BLANK, number)."""
     from django.utils import timezone
 
-    from predictions.storage import copy_line, row_values
+    from predictions.storage import LAYOUT, copy_line, row_values
     from predictions.validation import clean_prediction
 
     now = timezone.now()
@@ -72,7 +72,7 @@ def parse_prediction_lines(
             OK, number, row["prediction_id"],
             values if keep_rows else None,
             copy_line(values) if copy_lines else None,
-            values[-2],  # the packed features' layout, which the COPY line only names
+            values[LAYOUT],  # the features' layout, which the COPY line only names
         ))
     return parsed
 

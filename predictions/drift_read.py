@@ -2,12 +2,12 @@
 
 Each side's rows (``drift.sampled_predictions``: all, or exactly the sample bound) are
 read per feature layout (``feature_pack``): the numbers packed when the rows were written
-come back as one float64 buffer per layout (on PostgreSQL one ``string_agg`` per layout,
-decoded by ``numpy.frombuffer``); only what is not packed — strings, booleans, nulls, ints
-beyond 2⁵³, rows written before packing (NULL layout) — is read from the ``features``
-JSON (on PostgreSQL with the packed keys removed in SQL, so their numbers are never
-formatted as text). The columns then hold the same values as the JSON's, so the report
-is the one the JSON alone gives:
+come back as one float64 buffer per layout (on PostgreSQL one ``string_agg`` per layout
+in one scan of the side, through binary COPY, decoded by ``numpy.frombuffer``), the
+other keys — strings, booleans, nulls, ints beyond 2⁵³ — from the small JSON texts of
+``other_features``; only rows written before packing (NULL layout) are read from the
+``features`` JSON. The columns then hold the same values as the JSON's, so the report is
+the one the JSON alone gives:
 
 - a value absent or null is missing, whether its row is packed or not;
 - a key that is a number in some rows and a string (or a bool, …) in others is a
@@ -32,11 +32,12 @@ from predictions.feature_pack import unpack
 from predictions.models import FeatureLayout
 
 _LAYOUTS_PER_SCAN = 32
+_READ_FIELDS = ("feature_layout_id", "numeric_features", "other_features", "features")
 
 
 @dataclass
 class LayoutRows:
-    """A side's rows of one layout (``key`` None: rows read from the JSON alone).
+    """A side's rows of one layout (``key`` None: rows read from the ``features`` JSON).
 
     ``packed``: (rows × names) values; ``others``: each row's keys that are not packed
     (None when the layout holds every key of its rows)."""
@@ -111,11 +112,11 @@ def _json_list(texts) -> list:
 
 def _read_postgresql(predictions, layout_keys) -> Side:
     """One scan of the side per 32 layouts: per layout its row count, its packed values
-    concatenated (``string_agg``) and, unless they are its only keys, its rows' JSON
-    without the packed keys; the rows of no known layout as whole JSON."""
+    concatenated (``string_agg``) and, unless they are its only keys, its rows' other
+    keys (``other_features``); the rows of no known layout as their whole JSON."""
     layouts = _layouts(predictions, layout_keys)
     keys = sorted(layouts)
-    source, params = _rows_sql(predictions, "feature_layout_id", "numeric_features", "features")
+    source, params = _rows_sql(predictions, *_READ_FIELDS)
     rows, groups = 0, []
     for start in range(0, max(len(keys), 1), _LAYOUTS_PER_SCAN):
         chunk = keys[start : start + _LAYOUTS_PER_SCAN]
@@ -127,9 +128,9 @@ def _read_postgresql(predictions, layout_keys) -> Side:
             ]
             selected_params += [key, key]
             if not layouts[key].numbers_only:
-                selected.append("string_agg((s.features - %s::text[])::text, ',') "
+                selected.append("string_agg(s.other_features, ',') "
                                 "FILTER (WHERE s.feature_layout_id = %s)")
-                selected_params += [list(layouts[key].names), key]
+                selected_params.append(key)
         if start == 0:
             rest = "s.feature_layout_id IS NULL OR s.feature_layout_id <> ALL(%s::bigint[])"
             selected += [f"count(*) FILTER (WHERE {rest})",
@@ -161,37 +162,27 @@ def _read_postgresql(predictions, layout_keys) -> Side:
 def _read_any(predictions) -> Side:
     """SQLite (and the others): the rows one by one, the JSON decoded only for keys that
     are not packed."""
-    fetched = list(predictions.order_by().values_list(
-        "feature_layout_id", "numeric_features", "features"
-    ))
-    layouts = _layouts(predictions, {key for key, _packed, _text in fetched if key is not None})
+    fetched = list(predictions.order_by().values_list(*_READ_FIELDS))
+    layouts = _layouts(predictions, {row[0] for row in fetched})
     buffers: dict[int, list[bytes]] = {}
     texts: dict[int | None, list] = {None: []}
-    for key, packed, features in fetched:
+    for key, packed, others, features in fetched:
         layout = layouts.get(key)
         if layout is None or packed is None or len(packed) != 8 * len(layout.names):
             texts[None].append(features)
             continue
         buffers.setdefault(key, []).append(bytes(packed))
         if not layout.numbers_only:
-            texts.setdefault(key, []).append(features)
+            texts.setdefault(key, []).append(json.loads(others) if others else {})
     groups = []
     for key, parts in buffers.items():
         names = tuple(layouts[key].names)
-        others = None
-        if not layouts[key].numbers_only:
-            others = [_without(features, names) for features in texts[key]]
+        others = None if layouts[key].numbers_only else texts[key]
         groups.append(LayoutRows(key, names, len(parts), unpack(names, b"".join(parts),
                                                                   len(parts)), others))
     unpacked = [features for features in texts[None] if type(features) is dict]
     groups.append(LayoutRows(None, (), len(texts[None]), None, unpacked))
     return Side(predictions, len(fetched), groups)
-
-
-def _without(features: dict, names: tuple[str, ...]) -> dict:
-    for name in names:
-        features.pop(name, None)
-    return features
 
 
 # --- Columns ----------------------------------------------------------------------------
@@ -211,8 +202,7 @@ def _json_types(sides: list[Side]) -> dict[str, set]:
 def _originals(side: Side, keys: set[int], names: set[str]) -> dict[int, list[dict]]:
     """The JSON of the side's rows of these layouts, only ``names`` kept (filtered after
     the sampling: a filter inside it would pick other rows)."""
-    source, params = _rows_sql(side.window_rows, "feature_layout_id", "numeric_features",
-                               "features")
+    source, params = _rows_sql(side.window_rows, *_READ_FIELDS)
     keys = sorted(keys)
     with connections[side.window_rows.db].cursor() as cursor:
         cursor.execute(

@@ -4,18 +4,21 @@ A drift report reads thousands of ``features`` objects; decoding their numbers f
 text costs ten times the statistics. So every write path also stores, per prediction,
 the values of its numeric features (JSON numbers: int or float, never bool) packed as
 little-endian float64 in ``numeric_features``, in the order of a ``FeatureLayout``: the
-sorted names of those features, and whether they are all of the row's keys. The drift
-reader decodes a layout's rows with one ``numpy.frombuffer`` and reads from the JSON only
-what is not packed.
+sorted names of those features, and whether they are all of the row's keys; the other
+keys (strings, booleans, nulls, …) go to ``other_features`` as a small JSON text. The
+drift reader decodes a layout's rows with one ``numpy.frombuffer`` and the other keys
+from that text, never from the ``features`` jsonb (whose numbers PostgreSQL formats as
+text, and whose keys it extracts row by row: both slow). A row without numbers has the
+empty layout; only rows written before packing existed have none (NULL).
 
 A layout's primary key is a 63-bit hash of its names, so a parse worker can compute it
 without the database; ``store_layouts`` inserts a batch's layouts (``ON CONFLICT DO
 NOTHING``: concurrent writers agree) before its rows, and checks the stored names, so a
 hash collision (never seen; 2⁻⁶³ a pair) leaves those rows unpacked instead of wrong.
 
-Ints beyond ±2⁵³ are not exact in float64: such a key stays out of the row's layout, and
-the reader takes it from the JSON, as it takes rows written before packing existed (NULL
-layout: ``pack_features`` backfills them).
+Ints beyond ±2⁵³ are not exact in float64: such a key stays out of the row's layout (it
+goes to ``other_features``). Rows with a NULL layout are read from the ``features`` JSON
+(``manage.py pack_features`` backfills them).
 """
 from __future__ import annotations
 
@@ -51,23 +54,26 @@ def layout_of(names: tuple[str, ...], numbers_only: bool) -> Layout:
     return found
 
 
-def pack_features(features) -> tuple[Layout | None, bytes | None]:
-    """(layout, packed float64 values) of a ``features`` object; (None, None) when it
-    holds no number (or is not an object)."""
+def pack_features(features) -> tuple[Layout | None, bytes | None, str | None]:
+    """(layout, packed float64 values, JSON text of the other keys or None) of a
+    ``features`` object; (None, None, None) when it is not an object."""
     if type(features) is not dict:
-        return None, None
-    numbers = {}
+        return None, None, None
+    numbers, others = {}, None
     for name, value in features.items():
         kind = type(value)
         if kind is float or (kind is int and -EXACT_INT <= value <= EXACT_INT):
             numbers[name] = value
-    if not numbers:
-        return None, None
+        elif others is None:
+            others = {name: value}
+        else:
+            others[name] = value
     names = tuple(sorted(numbers))
     values = array("d", map(numbers.__getitem__, names))
     if not _LITTLE_ENDIAN:  # pragma: no cover (every supported platform is little-endian)
         values.byteswap()
-    return layout_of(names, len(numbers) == len(features)), values.tobytes()
+    return (layout_of(names, others is None), values.tobytes(),
+            None if others is None else json.dumps(others))
 
 
 def unpack(layout_names: tuple[str, ...], packed: bytes, rows: int):
@@ -117,18 +123,19 @@ def store_layouts(cursor, layouts, postgresql: bool) -> set[int]:
     return clashing
 
 
-def packed_for_save(features, using: str) -> tuple[int | None, bytes | None]:
-    """(layout key, packed values) of one row saved through the ORM, its layout stored."""
+def packed_for_save(features, using: str) -> tuple[int | None, bytes | None, str | None]:
+    """(layout key, packed values, other keys' JSON) of one row saved through the ORM,
+    its layout stored."""
     from django.db import connections
 
-    layout, packed = pack_features(features)
+    layout, packed, others = pack_features(features)
     if layout is None:
-        return None, None
+        return None, None, None
     connection = connections[using]
     with connection.cursor() as cursor:
         if store_layouts(cursor, [layout], connection.vendor == "postgresql"):
-            return None, None
-    return layout.key, packed
+            return None, None, None
+    return layout.key, packed, others
 
 
 def pack_instances(predictions, using: str = "default") -> None:
@@ -139,18 +146,19 @@ def pack_instances(predictions, using: str = "default") -> None:
     packed = [pack_features(prediction.features) for prediction in predictions]
     connection = connections[using]
     with connection.cursor() as cursor:
-        clashing = store_layouts(cursor, {layout for layout, _values in packed if layout},
+        clashing = store_layouts(cursor, {layout for layout, _v, _o in packed if layout},
                                  connection.vendor == "postgresql")
-    for prediction, (layout, values) in zip(predictions, packed, strict=True):
+    for prediction, (layout, values, others) in zip(predictions, packed, strict=True):
         if layout is None or layout.key in clashing:
-            prediction.feature_layout_id, prediction.numeric_features = None, None
-        else:
-            prediction.feature_layout_id, prediction.numeric_features = layout.key, values
+            layout, values, others = None, None, None
+        prediction.feature_layout_id = None if layout is None else layout.key
+        prediction.numeric_features, prediction.other_features = values, others
 
 
 def backfill(batch_size: int = 5000, using: str = "default") -> tuple[int, int]:
     """Pack the rows stored before packing existed (NULL layout), ``batch_size`` rows a
-    transaction, in id order. (rows examined, rows packed); running it again packs none."""
+    transaction, in id order. (rows examined, rows packed); running it again packs none
+    (it examines again only rows whose ``features`` is not an object)."""
     from django.db import transaction
 
     from predictions.models import Prediction
@@ -171,6 +179,7 @@ def backfill(batch_size: int = 5000, using: str = "default") -> tuple[int, int]:
             pack_instances(rows, using)
             rows = [row for row in rows if row.feature_layout_id is not None]
             Prediction.objects.using(using).bulk_update(
-                rows, ["feature_layout", "numeric_features"], batch_size=1000
+                rows, ["feature_layout", "numeric_features", "other_features"],
+                batch_size=1000,
             )
             packed += len(rows)

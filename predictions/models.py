@@ -39,6 +39,9 @@ class Prediction(models.Model):
         db_constraint=False, db_index=False, related_name="+",
     )
     numeric_features = models.BinaryField(null=True, blank=True)
+    # The keys not packed (strings, booleans, nulls, …) as JSON text; NULL when none.
+    # NULL, not "": string_agg skips NULLs, so none leaves no empty entry in the list.
+    other_features = models.TextField(null=True, blank=True, editable=False)  # noqa: DJ001
 
     class Meta:
         ordering = ["-timestamp", "-id"]
@@ -74,12 +77,13 @@ class Prediction(models.Model):
         if update_fields is None or "features" in update_fields:
             from predictions.feature_pack import packed_for_save
 
-            self.feature_layout_id, self.numeric_features = packed_for_save(
+            (self.feature_layout_id, self.numeric_features,
+             self.other_features) = packed_for_save(
                 self.features, kwargs.get("using") or self._state.db or "default"
             )
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "feature_layout",
-                                           "numeric_features"}
+                                           "numeric_features", "other_features"}
         super().save(*args, **kwargs)
 
     @property

@@ -49,7 +49,8 @@ COLUMNS = (
     "latency_ms",
 )
 # What a write stores: the columns above, then the packed numeric features (feature_pack).
-WRITE_COLUMNS = (*COLUMNS, "feature_layout_id", "numeric_features")
+WRITE_COLUMNS = (*COLUMNS, "feature_layout_id", "numeric_features", "other_features")
+LAYOUT = len(COLUMNS)  # where a row's values hold its layout
 # Compared on a re-send only when the client sent them: an omitted timestamp defaults to
 # "now", and an outcome may have been recorded since the first send. When an outcome
 # arrived is never compared.
@@ -100,7 +101,7 @@ def row_values(row: dict, texts: dict) -> tuple:
 
 def without_layout(values: tuple) -> tuple:
     """The row unpacked (its layout's key clashed with another's; feature_pack)."""
-    return (*values[:-2], None, None)
+    return (*values[:LAYOUT], None, None, None)
 
 
 def row_of(values: tuple) -> dict:
@@ -121,7 +122,7 @@ def copy_line(values: tuple) -> str:
     """One row (``row_values``) in COPY text format (a function per row, not per value:
     it is the hot loop)."""
     (prediction_id, model_version, timestamp, predicted, confidence, features, metadata,
-     actual, actual_at, latency, layout, packed) = values
+     actual, actual_at, latency, layout, packed, others) = values
     return (
         f"{prediction_id.translate(_COPY_ESCAPES)}\t{model_version.translate(_COPY_ESCAPES)}\t"
         f"{timestamp.isoformat()}\t{predicted}\t{confidence!r}\t"
@@ -130,7 +131,8 @@ def copy_line(values: tuple) -> str:
         f"{_NULL if actual_at is None else actual_at.isoformat()}\t"
         f"{_NULL if latency is None else repr(latency)}\t"
         f"{_NULL if layout is None else layout.key}\t"
-        f"{_NULL if packed is None else _BYTEA + packed.hex()}\n"
+        f"{_NULL if packed is None else _BYTEA + packed.hex()}\t"
+        f"{_NULL if others is None else others.translate(_COPY_ESCAPES)}\n"
     )
 
 
@@ -167,12 +169,13 @@ class Batch:
     def layouts(self) -> set:
         if self.values is None:
             return self.copy_layouts or set()
-        return {values[-2] for values in self.values if values[-2] is not None}
+        return {values[LAYOUT] for values in self.values if values[LAYOUT] is not None}
 
     def without_layouts(self, keys: set[int]) -> Batch:
         """The batch with the rows of these layouts unpacked (a hash collision)."""
         return Batch.of([
-            without_layout(values) if values[-2] is not None and values[-2].key in keys
+            without_layout(values)
+            if values[LAYOUT] is not None and values[LAYOUT].key in keys
             else values for values in self.all_values()
         ])
 
@@ -289,7 +292,8 @@ def _copy(cursor, batch: Batch) -> set[str]:
         "prediction_id text, model_version text, timestamp timestamptz, "
         "predicted_outcome integer, confidence double precision, features jsonb, "
         "metadata jsonb, actual_outcome integer, actual_outcome_timestamp timestamptz, "
-        "latency_ms double precision, feature_layout_id bigint, numeric_features bytea)"
+        "latency_ms double precision, feature_layout_id bigint, numeric_features bytea, "
+        "other_features text)"
     )
     cursor.copy_expert(f"COPY {_STAGING_TABLE} ({_COLUMN_LIST}) FROM STDIN", io.StringIO(body))
     cursor.execute(
@@ -304,7 +308,7 @@ def _copy(cursor, batch: Batch) -> set[str]:
 def _insert_sql(rows: int, postgresql: bool) -> str:
     quote = connection.ops.quote_name if not postgresql else (lambda name: name)
     json_cast = "::jsonb" if postgresql else ""
-    one = f"(%s, %s, %s, %s, %s, %s{json_cast}, %s{json_cast}, %s, %s, %s, %s, %s)"
+    one = f"(%s, %s, %s, %s, %s, %s{json_cast}, %s{json_cast}, %s, %s, %s, %s, %s, %s)"
     columns = ", ".join(quote(name) for name in WRITE_COLUMNS)
     return (
         f"INSERT INTO {quote(_TABLE)} ({columns}) VALUES {', '.join([one] * rows)} "
@@ -314,10 +318,10 @@ def _insert_sql(rows: int, postgresql: bool) -> str:
 
 
 def _parameters(values: tuple, postgresql: bool) -> tuple:
-    layout, packed = values[-2:]
-    packed_columns = (None if layout is None else layout.key, packed)
+    layout, *packed = values[LAYOUT:]
+    packed_columns = (None if layout is None else layout.key, *packed)
     if postgresql:
-        return (*values[:-2], *packed_columns)
+        return (*values[:LAYOUT], *packed_columns)
     adapt = connection.ops.adapt_datetimefield_value
     return (*values[:2], adapt(values[2]), *values[3:8], adapt(values[8]), values[9],
             *packed_columns)

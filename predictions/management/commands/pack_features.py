@@ -21,5 +21,5 @@ class Command(BaseCommand):
         examined, packed = backfill(batch_size)
         self.stdout.write(self.style.SUCCESS(
             f"Examined {examined} unpacked prediction(s); packed {packed} "
-            f"(the others hold no number)."
+            f"(the others' features are not objects)."
         ))
