@@ -28,6 +28,7 @@ import numpy as np
 from django.db import connections
 
 from predictions.drift_stats import NONE_TYPE, NUMBER_TYPES
+from predictions.drift_stats import feature_columns as json_columns
 from predictions.feature_pack import unpack
 from predictions.models import FeatureLayout
 
@@ -186,17 +187,19 @@ def _read_any(predictions) -> Side:
 
 
 # --- Columns ----------------------------------------------------------------------------
-def _json_types(sides: list[Side]) -> dict[str, set]:
-    """Per feature name, the types of its non-null values read from the JSON."""
+def _json_columns(sides: list[Side]) -> tuple[list[list[dict]], dict[str, set]]:
+    """Per side and layout, the columns of the keys read from JSON (None where absent),
+    and per name the types of their non-null values."""
+    columns = [[json_columns(group.others) if group.others else {} for group in side.groups]
+               for side in sides]
     types: dict[str, set] = {}
-    for side in sides:
-        for group in side.groups:
-            for features in group.others or ():
-                for name, value in features.items():
-                    types.setdefault(name, set()).add(type(value))
+    for side_columns in columns:
+        for group_columns in side_columns:
+            for name, column in group_columns.items():
+                types.setdefault(name, set()).update(map(type, column))
     for name_types in types.values():
         name_types.discard(NONE_TYPE)
-    return types
+    return columns, types
 
 
 def _originals(side: Side, keys: set[int], names: set[str]) -> dict[int, list[dict]]:
@@ -223,33 +226,29 @@ def _originals(side: Side, keys: set[int], names: set[str]) -> dict[int, list[di
 def feature_columns(sides: list[Side]) -> list[dict[str, np.ndarray | list]]:
     """Each side's feature name → its values: a float64 array when every row of the side
     has the feature packed, else a list (None where missing), as ``drift_stats`` takes."""
-    json_types = _json_types(sides)
+    json_by_side, json_types = _json_columns(sides)
     packed_names = {name for side in sides for group in side.groups for name in group.names}
     mixed = {
         name for name in packed_names
         if not json_types.get(name, set()) <= NUMBER_TYPES
     }
     columns = []
-    for side in sides:
+    for side, json_by_group in zip(sides, json_by_side, strict=True):
         originals = {}
         if mixed:
             keys = {group.key for group in side.groups if mixed.intersection(group.names)}
             if keys:
                 originals = _originals(side, keys, mixed)
         pieces: dict[str, list] = {}
-        for group in side.groups:
+        for group, group_json in zip(side.groups, json_by_group, strict=True):
             for index, name in enumerate(group.names):
                 if name in mixed:
                     rows = originals[group.key]
                     pieces.setdefault(name, []).append([row[name] for row in rows])
                 else:
                     pieces.setdefault(name, []).append(group.packed[:, index])
-            if group.others:
-                names = set().union(*group.others).difference(group.names)
-                for name in names:
-                    pieces.setdefault(name, []).append(
-                        [features.get(name) for features in group.others]
-                    )
+            for name, column in group_json.items():
+                pieces.setdefault(name, []).append(column)
         columns.append({name: _joined(parts) for name, parts in sorted(pieces.items())})
     return columns
 
@@ -257,6 +256,8 @@ def feature_columns(sides: list[Side]) -> list[dict[str, np.ndarray | list]]:
 def _joined(parts: list) -> np.ndarray | list:
     if all(isinstance(part, np.ndarray) for part in parts):
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
+    if len(parts) == 1:
+        return parts[0]
     joined = []
     for part in parts:
         joined.extend(part.tolist() if isinstance(part, np.ndarray) else part)
