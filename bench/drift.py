@@ -4,9 +4,9 @@
                                     [--other-rows 900000] [--db bench_drift]
 
 ``measure_drift`` creates its own database (``bench_drift``), loads a reference window
-and a current window of one version (numeric features, two of them shifted, and two
-string features) among ``other_rows`` predictions of nine other versions spread over the
-same days (so that the table holds 1,000,000 rows, and a read that filters by time
+and a current window of one version (numeric features, two of them shifted, and
+``--strings`` string features, two by default) among ``other_rows`` predictions of nine
+other versions spread over the same days (so that the table holds 1,000,000 rows, and a read that filters by time
 alone would wade through them), then times, each the median of ``repeat`` runs:
 
 - ``read_s``: counting and reading both sides' feature columns (what the service reads:
@@ -44,7 +44,7 @@ VERSION = "bench-drift"
 
 
 def measure_drift(rows_per_side: int = 50000, features: int = 10, repeat: int = 3,
-                  other_rows: int = 900_000, db_name: str = DB_NAME) -> dict:
+                  other_rows: int = 900_000, db_name: str = DB_NAME, strings: int = 2) -> dict:
     """Time one drift report on a fresh PostgreSQL database; the figures as a dict."""
     url = db.recreate_pg(db_name)
     try:
@@ -52,7 +52,7 @@ def measure_drift(rows_per_side: int = 50000, features: int = 10, repeat: int = 
         done = subprocess.run(
             [sys.executable, "-m", "bench.drift", "--child", "--rows", str(rows_per_side),
              "--features", str(features), "--repeat", str(repeat),
-             "--other-rows", str(other_rows)],
+             "--other-rows", str(other_rows), "--strings", str(strings)],
             cwd=db.ROOT,
             env={**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE":
                  "monitoring_site.settings", "MONITORING_DRIFT_SAMPLE": str(rows_per_side)},
@@ -197,7 +197,8 @@ def _floor(reference_columns: dict, current_columns: dict) -> float:
     return time.perf_counter() - started
 
 
-def _child(rows_per_side: int, n_features: int, repeat: int, other_rows: int) -> dict:
+def _child(rows_per_side: int, n_features: int, repeat: int, other_rows: int,
+           strings: int = 2) -> dict:
     import django
 
     django.setup()
@@ -205,18 +206,17 @@ def _child(rows_per_side: int, n_features: int, repeat: int, other_rows: int) ->
     from predictions.drift_read import read_columns
     from predictions.models import DriftReport
 
-    windows = _load(rows_per_side, n_features, other_rows)
+    windows = _load(rows_per_side, n_features, other_rows, strings)
     reference = drift.TimeWindow(*windows["reference"])
     current = drift.TimeWindow(*windows["current"], closed=True)
     sample = rows_per_side
     reads, computes, floors, totals = [], [], [], []
     for _ in range(repeat):
         started = time.perf_counter()
-        layouts = [drift.layout_counts(VERSION, window) for window in (reference, current)]
         columns, rows = read_columns([
-            drift.sampled_predictions(VERSION, window, sum(counts.values()), sample)
-            for window, counts in zip((reference, current), layouts, strict=True)
-        ], layouts)
+            drift.sampled_predictions(VERSION, window, drift._count(VERSION, window), sample)
+            for window in (reference, current)
+        ])
         reads.append(time.perf_counter() - started)
 
         started = time.perf_counter()
@@ -243,6 +243,7 @@ def _child(rows_per_side: int, n_features: int, repeat: int, other_rows: int) ->
         "rows_per_side": rows_per_side,
         "table_rows": 2 * rows_per_side + other_rows,
         "features": n_features,
+        "string_features": min(strings, n_features, 2),
         "repeat": repeat,
         "read_s": statistics.median(reads),
         "compute_s": statistics.median(computes),
@@ -265,14 +266,17 @@ def main(argv=None):
     parser.add_argument("--features", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--other-rows", type=int, default=900_000)
+    parser.add_argument("--strings", type=int, default=2, choices=(0, 1, 2),
+                        help="how many of the features are strings (default 2)")
     parser.add_argument("--db", default=DB_NAME, help="the database to create (and drop)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(_child(args.rows, args.features, args.repeat, args.other_rows)))
+        print(json.dumps(_child(args.rows, args.features, args.repeat, args.other_rows,
+                                args.strings)))
     else:
         print(json.dumps(measure_drift(args.rows, args.features, args.repeat, args.other_rows,
-                                       args.db), indent=2))
+                                       args.db, args.strings), indent=2))
 
 
 if __name__ == "__main__":

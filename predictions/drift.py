@@ -220,17 +220,15 @@ def compute_drift_report(
 
     needed = settings.MONITORING_DRIFT_MIN_ROWS
     sample = settings.MONITORING_DRIFT_SAMPLE
-    counts, layouts = {}, {}
+    counts = {}
     for side, window in ((REFERENCE, reference), (CURRENT, current)):
-        layouts[side] = layout_counts(version, window)
-        counts[side] = sum(layouts[side].values())
+        counts[side] = _count(version, window)
         if counts[side] < needed:
             raise InsufficientData(side, counts[side], needed)
-    columns, rows = read_columns(
-        [sampled_predictions(version, reference, counts[REFERENCE], sample),
-         sampled_predictions(version, current, counts[CURRENT], sample)],
-        [layouts[REFERENCE], layouts[CURRENT]],
-    )
+    columns, rows = read_columns([
+        sampled_predictions(version, reference, counts[REFERENCE], sample),
+        sampled_predictions(version, current, counts[CURRENT], sample),
+    ])
     summary = compare_columns(*columns, rows)
     return DriftReport.objects.create(
         model_version=version,

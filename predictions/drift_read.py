@@ -70,11 +70,20 @@ def read_side(predictions, layout_keys=None) -> Side:
     """The side's rows by layout; ``predictions`` is ``drift.sampled_predictions``, and
     ``layout_keys`` the layouts its window holds (``drift.layout_counts``), when known."""
     if _postgresql(predictions):
-        if layout_keys is None:
-            layout_keys = set(predictions.order_by().values_list("feature_layout_id",
-                                                                 flat=True).distinct())
         return _read_postgresql(predictions, layout_keys)
     return _read_any(predictions)
+
+
+def _candidate_layouts(predictions, layout_keys) -> dict[int, FeatureLayout]:
+    """The layouts the side may hold: every stored one when there are few (a side's
+    scan asks for each, so its keys need not be read first), else the side's own."""
+    if layout_keys is None:
+        stored = list(FeatureLayout.objects.using(predictions.db)[: _LAYOUTS_PER_SCAN + 1])
+        if len(stored) <= _LAYOUTS_PER_SCAN:
+            return {layout.pk: layout for layout in stored}
+        layout_keys = predictions.order_by().values_list("feature_layout_id", flat=True)
+        layout_keys = set(layout_keys.distinct())
+    return _layouts(predictions, layout_keys)
 
 
 def _layouts(predictions, keys) -> dict[int, FeatureLayout]:
@@ -115,7 +124,7 @@ def _read_postgresql(predictions, layout_keys) -> Side:
     """One scan of the side per 32 layouts: per layout its row count, its packed values
     concatenated (``string_agg``) and, unless they are its only keys, its rows' other
     keys (``other_features``); the rows of no known layout as their whole JSON."""
-    layouts = _layouts(predictions, layout_keys)
+    layouts = _candidate_layouts(predictions, layout_keys)
     keys = sorted(layouts)
     source, params = _rows_sql(predictions, *_READ_FIELDS)
     rows, groups = 0, []
