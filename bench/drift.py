@@ -6,8 +6,9 @@
 ``measure_drift`` creates its own database (``bench_drift``), loads a reference window
 and a current window of one version (numeric features, two of them shifted, and
 ``--strings`` string features, two by default) among ``other_rows`` predictions of nine
-other versions spread over the same days (so that the table holds 1,000,000 rows, and a read that filters by time
-alone would wade through them), then times, each the median of ``repeat`` runs:
+other versions spread over the same days (so that the table holds 1,000,000 rows, and a
+read that filters by time alone would wade through them), then times, each the median of
+``repeat`` runs:
 
 - ``read_s``: counting and reading both sides' feature columns (what the service reads:
   the numbers packed when the rows were written, in binary, the strings from the JSON);
