@@ -22,12 +22,13 @@ from __future__ import annotations
 import io
 import json
 import struct
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 from django.db import connections
 
-from predictions.drift_stats import NONE_TYPE, NUMBER_TYPES
+from predictions.drift_stats import NONE_TYPE, NUMBER_TYPES, Weighted
 from predictions.drift_stats import feature_columns as json_columns
 from predictions.feature_pack import unpack
 from predictions.models import FeatureLayout
@@ -48,6 +49,7 @@ class LayoutRows:
     count: int
     packed: np.ndarray | None
     others: list[dict] | None
+    weights: np.ndarray | None = None  # others are distinct, this many rows each
 
 
 @dataclass
@@ -138,7 +140,7 @@ def _read_postgresql(predictions, layout_keys) -> Side:
             ]
             selected_params += [key, key]
             if not layouts[key].numbers_only:
-                selected.append("string_agg(s.other_features, ',') "
+                selected.append("string_agg(s.other_features, E'\\n') "
                                 "FILTER (WHERE s.feature_layout_id = %s)")
                 selected_params.append(key)
         if start == 0:
@@ -154,13 +156,15 @@ def _read_postgresql(predictions, layout_keys) -> Side:
             layout = layouts[key]
             names = tuple(layout.names)
             count, packed = int.from_bytes(next(fields), "big"), next(fields)
-            others = None if layout.numbers_only else _json_list(next(fields))
+            texts = None if layout.numbers_only else bytes(next(fields) or b"").split(b"\n")
             if not count:
                 continue
-            if packed is None or len(packed) != count * 8 * len(names):
+            if (packed is None or len(packed) != count * 8 * len(names)
+                    or (texts is not None and len(texts) != count)):
                 return _read_any(predictions)  # a row with a layout but no values: by hand
             rows += count
-            groups.append(LayoutRows(key, names, count, unpack(names, packed, count), others))
+            groups.append(LayoutRows(key, names, count, unpack(names, packed, count),
+                                     *_tallied(texts)))
         if start == 0:
             count = int.from_bytes(next(fields), "big")
             rest_rows = [row for row in _json_list(next(fields)) if type(row) is dict]
@@ -183,13 +187,13 @@ def _read_any(predictions) -> Side:
             continue
         buffers.setdefault(key, []).append(bytes(packed))
         if not layout.numbers_only:
-            texts.setdefault(key, []).append(json.loads(others) if others else {})
+            texts.setdefault(key, []).append(others or "{}")
     groups = []
     for key, parts in buffers.items():
         names = tuple(layouts[key].names)
-        others = None if layouts[key].numbers_only else texts[key]
-        groups.append(LayoutRows(key, names, len(parts), unpack(names, b"".join(parts),
-                                                                  len(parts)), others))
+        others = (None, None) if layouts[key].numbers_only else _tallied(texts[key])
+        packed = unpack(names, b"".join(parts), len(parts))
+        groups.append(LayoutRows(key, names, len(parts), packed, *others))
     unpacked = [features for features in texts[None] if type(features) is dict]
     groups.append(LayoutRows(None, (), len(texts[None]), None, unpacked))
     return Side(predictions, len(fetched), groups)
@@ -199,16 +203,41 @@ def _read_any(predictions) -> Side:
 def _json_columns(sides: list[Side]) -> tuple[list[list[dict]], dict[str, set]]:
     """Per side and layout, the columns of the keys read from JSON (None where absent),
     and per name the types of their non-null values."""
-    columns = [[json_columns(group.others) if group.others else {} for group in side.groups]
-               for side in sides]
+    columns = [[_group_json_columns(group) for group in side.groups] for side in sides]
     types: dict[str, set] = {}
     for side_columns in columns:
         for group_columns in side_columns:
             for name, column in group_columns.items():
-                types.setdefault(name, set()).update(map(type, column))
+                values = column.values if isinstance(column, Weighted) else column
+                types.setdefault(name, set()).update(map(type, values))
     for name_types in types.values():
         name_types.discard(NONE_TYPE)
     return columns, types
+
+
+def _group_json_columns(group: LayoutRows) -> dict:
+    if not group.others:
+        return {}
+    columns = json_columns(group.others)
+    if group.weights is None:
+        return columns
+    return {name: Weighted(column, group.weights) for name, column in columns.items()}
+
+
+def _tallied(texts) -> tuple[list[dict] | None, np.ndarray | None]:
+    """The distinct JSON texts (of ``other_features``; bytes or str) decoded, and how
+    many rows hold each: identical texts are decoded once (categories repeat)."""
+    if texts is None:
+        return None, None
+    tally = Counter(texts)
+    distinct = list(tally)
+    if distinct and isinstance(distinct[0], bytes):
+        decoded = json.loads(b"[" + b",".join(distinct) + b"]")
+    else:
+        decoded = json.loads("[" + ",".join(distinct) + "]")
+    kept = [i for i, row in enumerate(decoded) if type(row) is dict]
+    counts = np.fromiter(tally.values(), dtype=np.int64, count=len(tally))
+    return [decoded[i] for i in kept], counts[kept]
 
 
 def _originals(side: Side, keys: set[int], names: set[str]) -> dict[int, list[dict]]:
@@ -262,11 +291,21 @@ def feature_columns(sides: list[Side]) -> list[dict[str, np.ndarray | list]]:
     return columns
 
 
-def _joined(parts: list) -> np.ndarray | list:
+def _joined(parts: list) -> np.ndarray | list | Weighted:
     if all(isinstance(part, np.ndarray) for part in parts):
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
     if len(parts) == 1:
         return parts[0]
+    if any(isinstance(part, Weighted) for part in parts):
+        values, counts = [], []
+        for part in parts:
+            if isinstance(part, Weighted):
+                values.extend(part.values)
+                counts.append(part.counts)
+            else:
+                values.extend(part.tolist() if isinstance(part, np.ndarray) else part)
+                counts.append(np.ones(len(part), dtype=np.int64))
+        return Weighted(values, np.concatenate(counts))
     joined = []
     for part in parts:
         joined.extend(part.tolist() if isinstance(part, np.ndarray) else part)

@@ -100,20 +100,19 @@ def store_layouts(cursor, layouts, postgresql: bool) -> set[int]:
         (layout.key, json.dumps(list(layout.names)), layout.numbers_only)
         for layout in layouts.values()
     ]
-    one = "(%s, %s::jsonb, %s)" if postgresql else "(%s, %s, %s)"
-    cursor.execute(
-        f'INSERT INTO "{table}" ("id", "names", "numbers_only") VALUES '
-        f"{', '.join([one] * len(rows))} ON CONFLICT (\"id\") DO NOTHING RETURNING \"id\"",
-        [value for row in rows for value in row],
-    )
-    inserted = {key for (key,) in cursor.fetchall()}
-    others = [key for key in layouts if key not in inserted]
-    if not others:
-        return set()
-    marks = ", ".join(["%s"] * len(others))
-    cursor.execute(
-        f'SELECT "id", "names", "numbers_only" FROM "{table}" WHERE "id" IN ({marks})', others
-    )
+    values = ", ".join(["(%s, %s::jsonb, %s)" if postgresql else "(%s, %s, %s)"] * len(rows))
+    insert = (f'INSERT INTO "{table}" ("id", "names", "numbers_only") VALUES {values} '
+              'ON CONFLICT ("id") DO NOTHING')
+    select = (f'SELECT "id", "names", "numbers_only" FROM "{table}" WHERE "id" IN '
+              f"({', '.join(['%s'] * len(layouts))})")
+    parameters = [value for row in rows for value in row]
+    if postgresql:
+        # One round trip: the SELECT sees the layouts stored before (to check their names),
+        # not the ones this statement inserts.
+        cursor.execute(f"WITH inserted AS ({insert}) {select}", [*parameters, *layouts])
+    else:
+        cursor.execute(insert, parameters)
+        cursor.execute(select, list(layouts))
     clashing = set()
     for key, names, numbers_only in cursor.fetchall():
         if isinstance(names, str):
