@@ -168,9 +168,16 @@ def _floor(reference_columns: dict, current_columns: dict) -> float:
     import numpy as np
     from scipy import stats
 
+    from predictions.drift_stats import Weighted
+
+    def written_out(column):  # a column read as distinct values × counts, row by row
+        if isinstance(column, Weighted):
+            return np.repeat(np.array(column.values), column.counts).tolist()
+        return column
+
     arrays = {}
     for name in sorted(reference_columns):
-        ref, cur = reference_columns[name], current_columns[name]
+        ref, cur = written_out(reference_columns[name]), written_out(current_columns[name])
         if isinstance(ref[0], str):
             arrays[name] = (np.array(ref), np.array(cur))
         else:
