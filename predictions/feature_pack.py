@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
+from operator import itemgetter
 from typing import NamedTuple
 
 EXACT_INT = 2**53
@@ -54,11 +55,67 @@ def layout_of(names: tuple[str, ...], numbers_only: bool) -> Layout:
     return found
 
 
+# (keys in order, their value types) → (layout, getter of its values, other keys): rows of
+# one service repeat a handful of shapes, so most rows skip the sorting and the layout.
+_shapes: dict[tuple, tuple] = {}
+_MAX_SHAPES = 4096
+_encode = json.JSONEncoder().encode  # json.dumps' C encoder without the per-call setup
+_quote = json.encoder.encode_basestring_ascii  # a str as json.dumps writes it
+
+
 def pack_features(features) -> tuple[Layout | None, bytes | None, str | None]:
     """(layout, packed float64 values, JSON text of the other keys or None) of a
     ``features`` object; (None, None, None) when it is not an object."""
     if type(features) is not dict:
         return None, None, None
+    shape = (tuple(features), tuple(map(type, features.values())))
+    known = _shapes.get(shape)
+    if known is None:
+        known = _shape(features, shape)
+    layout, numbers_of, other_names, string_prefixes = known
+    if numbers_of is None:
+        values = array("d")
+    else:
+        numbers = numbers_of(features)
+        if int in shape[1] and not all(-EXACT_INT <= value <= EXACT_INT for value in numbers):
+            return _pack_slowly(features)  # an int not exact in float64: not packed
+        values = array("d", numbers)
+    if not _LITTLE_ENDIAN:  # pragma: no cover (every supported platform is little-endian)
+        values.byteswap()
+    if not other_names:
+        others = None
+    elif string_prefixes is not None:  # strings only: json.dumps' text, written directly
+        others = "{" + ", ".join([
+            prefix + _quote(features[name])
+            for prefix, name in zip(string_prefixes, other_names, strict=True)
+        ]) + "}"
+    else:
+        others = _encode({name: features[name] for name in other_names})
+    return layout, values.tobytes(), others
+
+
+def _shape(features: dict, shape: tuple) -> tuple:
+    """The layout of a shape whose ints all fit (a row where one does not is packed by
+    ``_pack_slowly``), cached."""
+    numeric = [name for name, kind in zip(*shape, strict=True) if kind in (int, float)]
+    names = tuple(sorted(numeric))
+    other_names = tuple(name for name in features if name not in set(numeric))
+    getter = None
+    if len(names) == 1:
+        only = names[0]
+        getter = lambda values: (values[only],)  # noqa: E731 (itemgetter of one is no tuple)
+    elif names:
+        getter = itemgetter(*names)
+    string_prefixes = None
+    if other_names and all(kind is str for kind in shape[1] if kind not in (int, float)):
+        string_prefixes = tuple(_quote(name) + ": " for name in other_names)
+    known = (layout_of(names, not other_names), getter, other_names, string_prefixes)
+    if len(_shapes) < _MAX_SHAPES:
+        _shapes[shape] = known
+    return known
+
+
+def _pack_slowly(features: dict) -> tuple[Layout, bytes, str | None]:
     numbers, others = {}, None
     for name, value in features.items():
         kind = type(value)
@@ -70,10 +127,10 @@ def pack_features(features) -> tuple[Layout | None, bytes | None, str | None]:
             others[name] = value
     names = tuple(sorted(numbers))
     values = array("d", map(numbers.__getitem__, names))
-    if not _LITTLE_ENDIAN:  # pragma: no cover (every supported platform is little-endian)
+    if not _LITTLE_ENDIAN:  # pragma: no cover
         values.byteswap()
     return (layout_of(names, others is None), values.tobytes(),
-            None if others is None else json.dumps(others))
+            None if others is None else _encode(others))
 
 
 def unpack(layout_names: tuple[str, ...], packed: bytes, rows: int):

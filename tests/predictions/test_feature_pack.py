@@ -225,3 +225,23 @@ def test_the_packed_columns_are_not_part_of_the_api_answer(ingester):
     rows = answer["results"] if isinstance(answer, dict) else answer
     assert rows and not {"feature_layout", "numeric_features", "other_features"} & set(rows[0])
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+@pytest.mark.parametrize("features", [
+    {"a": 1, "b": True}, {"a": 2**60, "c": "x"}, {"z": 1.0}, {"s": "x", "t": "é\"\n"},
+    {}, {"a": None, "b": 3}, {"b": 1, "a": 2.5}, {"n": {"x": 1}, "m": [1, 2], "k": 0.5},
+])
+def test_the_cached_shapes_pack_as_the_plain_loop(features):
+    """The fast path (a shape seen before) gives what the plain loop gives, twice over;
+    its text of the other keys is json.dumps' own."""
+    from predictions.feature_pack import _pack_slowly
+
+    for _ in range(2):
+        assert pack_features(features) == _pack_slowly(features)
+    others = pack_features(features)[2]
+    rest = {k: v for k, v in features.items()
+            if type(v) not in (int, float) or (type(v) is int and abs(v) > EXACT_INT)}
+    assert others == (json.dumps(rest) if rest else None)
+    # The same keys with other value types: another shape, not the cached one.
+    flipped = {k: ("s" if type(v) in (int, float) else 1.0) for k, v in features.items()}
+    assert pack_features(flipped) == _pack_slowly(flipped)
