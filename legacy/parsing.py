@@ -42,10 +42,11 @@ def parse_prediction_lines(
     chunk: list[tuple[int, bytes]], keep_rows: bool = True, copy_lines: bool = False
 ) -> list[tuple]:
     """For each (line number, raw bytes): (OK, number, prediction_id, column values or
-    None, COPY line or None), (REJECT, number, reason) or (BLANK, number)."""
+    None, COPY line or None, feature layout or None), (REJECT, number, reason) or
+    (BLANK, number)."""
     from django.utils import timezone
 
-    from predictions.storage import copy_line, row_values
+    from predictions.storage import LAYOUT, copy_line, row_values
     from predictions.validation import clean_prediction
 
     now = timezone.now()
@@ -71,6 +72,7 @@ def parse_prediction_lines(
             OK, number, row["prediction_id"],
             values if keep_rows else None,
             copy_line(values) if copy_lines else None,
+            values[LAYOUT],  # the features' layout, which the COPY line only names
         ))
     return parsed
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from dataclasses import dataclass
 from operator import itemgetter
 
 import numpy as np
@@ -33,6 +34,31 @@ CURRENT = "current"
 
 NUMBER_TYPES = frozenset({int, float})  # not bool: True is a category, not 1.0
 NONE_TYPE = type(None)
+
+
+@dataclass
+class Weighted:
+    """A column as distinct values and how many rows hold each (``drift_read`` counts the
+    rows' identical JSON texts instead of decoding each): the same statistics as the
+    column written out, for a fraction of the work when values repeat."""
+
+    values: list
+    counts: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.counts.sum())
+
+    def map(self, function) -> Weighted:
+        return Weighted([function(value) for value in self.values], self.counts)
+
+    def numbers(self) -> np.ndarray:
+        return np.repeat(np.asarray(self.values, dtype=float), self.counts)
+
+    def tally(self) -> Counter:
+        tally = Counter()
+        for value, count in zip(self.values, self.counts.tolist(), strict=True):
+            tally[value] += count
+        return tally
 
 
 # --- Columns ---------------------------------------------------------------------------
@@ -60,8 +86,16 @@ def feature_columns(feature_rows: list) -> dict[str, list]:
     }
 
 
-def present_values(column: list) -> tuple[list, set]:
-    """The non-null values of a column and the set of their types (one pass if no null)."""
+def present_values(column) -> tuple[list, set]:
+    """The non-null values of a column and the set of their types (one pass if no null).
+
+    A float64 array (numbers read packed, ``drift_read``) has no null."""
+    if isinstance(column, np.ndarray):
+        return column, {float} if column.size else set()
+    if isinstance(column, Weighted):
+        kept = [i for i, value in enumerate(column.values) if value is not None]
+        present = Weighted([column.values[i] for i in kept], column.counts[kept])
+        return present, set(map(type, present.values))
     value_types = set(map(type, column))
     if NONE_TYPE in value_types:
         value_types.discard(NONE_TYPE)
@@ -123,7 +157,7 @@ def category_shares(categories: list[str], table: np.ndarray, totals: tuple[int,
 def categorical_drift(reference: list[str], current: list[str]) -> dict:
     """PSI over the union of categories, the chi-squared test on the 2 × k counts, the
     category shares, and the current categories the reference never saw."""
-    reference_counts, current_counts = Counter(reference), Counter(current)
+    reference_counts, current_counts = _tally(reference), _tally(current)
     categories = sorted(set(reference_counts) | set(current_counts))
     table = np.array(
         [
@@ -143,6 +177,14 @@ def categorical_drift(reference: list[str], current: list[str]) -> dict:
         "new_categories": new[:NEW_CATEGORIES_LISTED],
         "new_category_count": len(new),
     }
+
+
+def _tally(column) -> Counter:
+    return column.tally() if isinstance(column, Weighted) else Counter(column)
+
+
+def _numbers(column) -> np.ndarray:
+    return column.numbers() if isinstance(column, Weighted) else np.asarray(column, dtype=float)
 
 
 def _as_category(value) -> str:
@@ -175,12 +217,14 @@ def feature_drift(reference_column: list, current_column: list, rows: tuple[int,
             }
     value_types = reference_types | current_types
     if value_types <= NUMBER_TYPES:
-        entry = numeric_drift(np.asarray(reference, dtype=float), np.asarray(current, dtype=float))
+        entry = numeric_drift(_numbers(reference), _numbers(current))
         p_value = entry["ks_pvalue"]
     else:
         if not value_types <= {str}:
-            reference = [_as_category(v) for v in reference]
-            current = [_as_category(v) for v in current]
+            reference, current = (
+                column.map(_as_category) if isinstance(column, Weighted)
+                else [_as_category(v) for v in column] for column in (reference, current)
+            )
         entry = categorical_drift(reference, current)
         p_value = entry["chi2_pvalue"]
     entry["drifted"] = bool(

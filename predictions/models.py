@@ -6,6 +6,18 @@ from django.utils import timezone
 from predictions.choices import DecisionAction, MetricStatus, Stage, TriggerReason
 
 
+class FeatureLayout(models.Model):
+    """The sorted names of the numeric features packed in a prediction's
+    ``numeric_features`` (``predictions.feature_pack``); the key is a hash of them."""
+
+    id = models.BigIntegerField(primary_key=True)
+    names = models.JSONField()
+    numbers_only = models.BooleanField()
+
+    def __str__(self):
+        return ", ".join(self.names)
+
+
 class Prediction(models.Model):
     """One prediction a model service made, and later the outcome it turned out to have."""
 
@@ -19,6 +31,17 @@ class Prediction(models.Model):
     actual_outcome = models.IntegerField(null=True, blank=True)
     actual_outcome_timestamp = models.DateTimeField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
+    # The numeric features again, packed as float64 in the layout's order, for the drift
+    # reader (predictions.feature_pack); NULL before packing existed. No constraint and no
+    # index: a write path stores the layout first, and nothing looks rows up by layout.
+    feature_layout = models.ForeignKey(
+        FeatureLayout, null=True, blank=True, editable=False, on_delete=models.DO_NOTHING,
+        db_constraint=False, db_index=False, related_name="+",
+    )
+    numeric_features = models.BinaryField(null=True, blank=True)
+    # The keys not packed (strings, booleans, nulls, …) as JSON text; NULL when none.
+    # NULL, not "": string_agg skips NULLs, so none leaves no empty entry in the list.
+    other_features = models.TextField(null=True, blank=True, editable=False)  # noqa: DJ001
 
     class Meta:
         ordering = ["-timestamp", "-id"]
@@ -46,6 +69,22 @@ class Prediction(models.Model):
 
     def __str__(self):
         return f"{self.prediction_id} ({self.model_version})"
+
+    def save(self, *args, **kwargs):
+        """Pack the numeric features (as every write path does) unless only other fields
+        are saved."""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "features" in update_fields:
+            from predictions.feature_pack import packed_for_save
+
+            (self.feature_layout_id, self.numeric_features,
+             self.other_features) = packed_for_save(
+                self.features, kwargs.get("using") or self._state.db or "default"
+            )
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "feature_layout",
+                                           "numeric_features", "other_features"}
+        super().save(*args, **kwargs)
 
     @property
     def has_outcome(self):

@@ -24,7 +24,17 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from predictions import rollups
+from predictions.feature_pack import store_layouts
 from predictions.models import Prediction
+from predictions.storage_rows import (  # noqa: F401 (the write path's names, re-exported)
+    COLUMNS,
+    LAYOUT,
+    WRITE_COLUMNS,
+    copy_line,
+    row_of,
+    row_values,
+    without_layout,
+)
 from predictions.unknown_fields import has_unknown, ingest_is_strict, unknown_field_errors
 from predictions.validation import PREDICTION_FIELD, IngestValidationError, clean_prediction
 
@@ -35,18 +45,6 @@ except ImportError:  # pragma: no cover (SQLite-only installs)
 # Batches are written through the drivers' own cursors, which raise their own errors.
 DATABASE_ERRORS = (DatabaseError, _PostgresError, sqlite3.Error)
 
-COLUMNS = (
-    "prediction_id",
-    "model_version",
-    "timestamp",
-    "predicted_outcome",
-    "confidence",
-    "features",
-    "metadata",
-    "actual_outcome",
-    "actual_outcome_timestamp",
-    "latency_ms",
-)
 # Compared on a re-send only when the client sent them: an omitted timestamp defaults to
 # "now", and an outcome may have been recorded since the first send. When an outcome
 # arrived is never compared.
@@ -56,7 +54,7 @@ _SQLITE_ROWS_PER_INSERT = 1000  # 10 parameters a row, well under SQLite's 32766
 _IDS_PER_QUERY = 5000
 _TABLE = Prediction._meta.db_table
 _STAGING_TABLE = "prediction_ingest_staging"
-_COLUMN_LIST = ", ".join(COLUMNS)
+_COLUMN_LIST = ", ".join(WRITE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -74,51 +72,6 @@ class IngestConflict(Exception):
 
 
 # --- one row ------------------------------------------------------------------------------
-
-
-def row_values(row: dict, texts: dict) -> tuple:
-    """A validated row (and its features/metadata JSON texts) as column values, in COLUMNS
-    order: what every write path takes."""
-    return (
-        row["prediction_id"],
-        row["model_version"],
-        row["timestamp"],
-        row["predicted_outcome"],
-        row["confidence"],
-        texts["features"],
-        texts["metadata"],
-        row["actual_outcome"],
-        row["actual_outcome_timestamp"],
-        row["latency_ms"],
-    )
-
-
-def row_of(values: tuple) -> dict:
-    """The row a ``row_values`` tuple stands for (features and metadata as objects again)."""
-    row = dict(zip(COLUMNS, values, strict=True))
-    row["features"] = json.loads(row["features"])
-    row["metadata"] = json.loads(row["metadata"])
-    return row
-
-
-# COPY text format: backslash, tab, newline and carriage return are escaped; \N is NULL.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_NULL = "\\N"
-
-
-def copy_line(values: tuple) -> str:
-    """One row (``row_values``) in COPY text format (a function per row, not per value:
-    it is the hot loop)."""
-    (prediction_id, model_version, timestamp, predicted, confidence, features, metadata,
-     actual, actual_at, latency) = values
-    return (
-        f"{prediction_id.translate(_COPY_ESCAPES)}\t{model_version.translate(_COPY_ESCAPES)}\t"
-        f"{timestamp.isoformat()}\t{predicted}\t{confidence!r}\t"
-        f"{features.translate(_COPY_ESCAPES)}\t{metadata.translate(_COPY_ESCAPES)}\t"
-        f"{_NULL if actual is None else actual}\t"
-        f"{_NULL if actual_at is None else actual_at.isoformat()}\t"
-        f"{_NULL if latency is None else repr(latency)}\n"
-    )
 
 
 def same_content(stored: dict, row: dict, timestamp_sent: bool = True) -> bool:
@@ -149,6 +102,20 @@ class Batch:
     values: list[tuple] | None = None
     copy_lines: list[str] | None = None
     load_values: Callable[[], list[tuple]] | None = None
+    copy_layouts: set | None = None  # the layouts of ``copy_lines``
+
+    def layouts(self) -> set:
+        if self.values is None:
+            return self.copy_layouts or set()
+        return {values[LAYOUT] for values in self.values if values[LAYOUT] is not None}
+
+    def without_layouts(self, keys: set[int]) -> Batch:
+        """The batch with the rows of these layouts unpacked (a hash collision)."""
+        return Batch.of([
+            without_layout(values)
+            if values[LAYOUT] is not None and values[LAYOUT].key in keys
+            else values for values in self.all_values()
+        ])
 
     @classmethod
     def of(cls, values: list[tuple]) -> Batch:
@@ -194,12 +161,19 @@ def write_batch(batch: Batch, *, cursor=None, row_by_row: bool = False) -> Writt
         with connection.cursor() as django_cursor:
             # The driver's cursor (Django's SQLite one still takes %s placeholders): with
             # DEBUG on, Django's would keep the text of every thousand-row statement.
+            batch = _with_layouts_stored(django_cursor.cursor, batch, postgresql)
             written = _write(django_cursor.cursor, batch, postgresql, row_by_row)
             rollups.add_predictions(written.inserted, django_cursor.cursor)
             return written
+    batch = _with_layouts_stored(cursor, batch, postgresql)
     written = _write(cursor, batch, postgresql, row_by_row)
     rollups.add_predictions(written.inserted, cursor)
     return written
+
+
+def _with_layouts_stored(cursor, batch: Batch, postgresql: bool) -> Batch:
+    clashing = store_layouts(cursor, batch.layouts(), postgresql)
+    return batch.without_layouts(clashing) if clashing else batch
 
 
 def _write(cursor, batch: Batch, postgresql: bool, row_by_row: bool) -> Written:
@@ -256,7 +230,8 @@ def _copy(cursor, batch: Batch) -> set[str]:
         "prediction_id text, model_version text, timestamp timestamptz, "
         "predicted_outcome integer, confidence double precision, features jsonb, "
         "metadata jsonb, actual_outcome integer, actual_outcome_timestamp timestamptz, "
-        "latency_ms double precision)"
+        "latency_ms double precision, feature_layout_id bigint, numeric_features bytea, "
+        "other_features text)"
     )
     cursor.copy_expert(f"COPY {_STAGING_TABLE} ({_COLUMN_LIST}) FROM STDIN", io.StringIO(body))
     cursor.execute(
@@ -271,8 +246,8 @@ def _copy(cursor, batch: Batch) -> set[str]:
 def _insert_sql(rows: int, postgresql: bool) -> str:
     quote = connection.ops.quote_name if not postgresql else (lambda name: name)
     json_cast = "::jsonb" if postgresql else ""
-    one = f"(%s, %s, %s, %s, %s, %s{json_cast}, %s{json_cast}, %s, %s, %s)"
-    columns = ", ".join(quote(name) for name in COLUMNS)
+    one = f"(%s, %s, %s, %s, %s, %s{json_cast}, %s{json_cast}, %s, %s, %s, %s, %s, %s)"
+    columns = ", ".join(quote(name) for name in WRITE_COLUMNS)
     return (
         f"INSERT INTO {quote(_TABLE)} ({columns}) VALUES {', '.join([one] * rows)} "
         f"ON CONFLICT ({quote('prediction_id')}) DO NOTHING "
@@ -281,10 +256,13 @@ def _insert_sql(rows: int, postgresql: bool) -> str:
 
 
 def _parameters(values: tuple, postgresql: bool) -> tuple:
+    layout, *packed = values[LAYOUT:]
+    packed_columns = (None if layout is None else layout.key, *packed)
     if postgresql:
-        return values
+        return (*values[:LAYOUT], *packed_columns)
     adapt = connection.ops.adapt_datetimefield_value
-    return (*values[:2], adapt(values[2]), *values[3:8], adapt(values[8]), values[9])
+    return (*values[:2], adapt(values[2]), *values[3:8], adapt(values[8]), values[9],
+            *packed_columns)
 
 
 def _insert_values(cursor, values: list[tuple]) -> set[str]:

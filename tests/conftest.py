@@ -47,10 +47,14 @@ def pytest_collection_modifyitems(config, items):
 
 def store_predictions(rows, batch_size=None) -> list:
     """bulk_create Prediction rows the way the write paths store them: with their hourly
-    aggregates (a bare bulk_create, like any write outside the services, skips them)."""
+    aggregates and their numeric features packed (a bare bulk_create, like any write
+    outside the services, skips both)."""
     from predictions import rollups
+    from predictions.feature_pack import pack_instances
 
-    created = Prediction.objects.bulk_create(list(rows), batch_size=batch_size)
+    rows = list(rows)
+    pack_instances(rows)
+    created = Prediction.objects.bulk_create(rows, batch_size=batch_size)
     rollups.add_predictions([row.prediction_id for row in created])
     return created
 

@@ -35,11 +35,12 @@ class Line:
     (parsed in a worker) its COPY line only; the values are then parsed again from the
     raw line when needed. Values rather than a row dict: a batch stays small in memory."""
 
-    __slots__ = ("_values", "copy", "number", "pid", "raw")
+    __slots__ = ("_values", "copy", "layout", "number", "pid", "raw")
 
-    def __init__(self, number: int, raw: bytes, pid: str, values=None, copy=None):
+    def __init__(self, number: int, raw: bytes, pid: str, values=None, copy=None,
+                 layout=None):
         self.number, self.raw, self.pid = number, raw, pid
-        self._values, self.copy = values, copy
+        self._values, self.copy, self.layout = values, copy, layout
 
     @property
     def values(self) -> tuple:
@@ -57,7 +58,8 @@ def batch_of(lines: list[Line]) -> Batch:
     ids = [line.pid for line in lines]
     if all(line.copy is not None for line in lines):
         return Batch(ids, copy_lines=[line.copy for line in lines],
-                     load_values=lambda: [line.values for line in lines])
+                     load_values=lambda: [line.values for line in lines],
+                     copy_layouts={line.layout for line in lines if line.layout is not None})
     return Batch(ids, values=[line.values for line in lines])
 
 
@@ -142,8 +144,8 @@ def import_predictions(run: ImportRun, path: Path, counts: FileReport) -> None:
                 if result[0] == REJECT:
                     run.reject(counts, number, raw, result[2])
                     continue
-                _ok, _number, pid, values, copy = result
-                line = Line(number, raw, pid, values, copy)
+                _ok, _number, pid, values, copy, layout = result
+                line = Line(number, raw, pid, values, copy, layout)
                 if pid in firsts:
                     repeats.append(line)
                 else:

@@ -348,14 +348,15 @@ def test_an_unwritable_rejects_place_is_refused_before_importing(tmp_path):
 
 def test_the_parser_and_the_writers_agree_on_the_prediction_fields():
     from legacy.parsing import parse_prediction_lines
-    from predictions.storage import COLUMNS
+    from predictions.storage import COLUMNS, LAYOUT, WRITE_COLUMNS
     from predictions.validation import validate_prediction
 
     line = json.dumps(PREDICTION).encode() + b"\n"
-    _ok, _number, _pid, values, _copy = parse_prediction_lines([(1, line)])[0]
-    assert len(values) == len(COLUMNS)
+    _ok, _number, _pid, values, _copy, layout = parse_prediction_lines([(1, line)])[0]
+    assert len(values) == len(WRITE_COLUMNS)
+    assert values[LAYOUT] == layout
     assert validate_prediction(PREDICTION)[0].keys() == set(COLUMNS)
-    assert {f.name for f in Prediction._meta.concrete_fields} >= set(COLUMNS)
+    assert {f.column for f in Prediction._meta.concrete_fields} >= set(WRITE_COLUMNS)
 
 
 def test_batches_are_not_kept_in_the_debug_query_log(tmp_path):
