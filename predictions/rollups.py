@@ -208,6 +208,31 @@ def add_predictions(prediction_ids, cursor=None) -> None:
         _add_predictions(cursor, prediction_ids)
 
 
+# The inserted predictions' rows (``_ROW_COLUMNS``, actual_outcome, sign) from the batch's
+# own values passed as arrays, both hours' upserts in one statement: no index probe per row
+# to read them back, one round trip.
+_UNNESTED_ROWS = (
+    "SELECT u.model_version, u.ts, u.predicted_outcome, u.confidence, u.latency_ms, "
+    "u.actual_outcome, 1 AS sign FROM unnest(%s::text[], %s::timestamptz[], %s::integer[], "
+    "%s::double precision[], %s::double precision[], %s::integer[]) "
+    "AS u(model_version, ts, predicted_outcome, confidence, latency_ms, actual_outcome)"
+)
+_ADD_INSERTED_ROWS = (
+    f"WITH inserted AS MATERIALIZED ({_UNNESTED_ROWS}), "
+    f"prediction_hours AS ({_prediction_hour_sql('SELECT * FROM inserted')}) "
+    f"{_outcome_hour_sql('SELECT * FROM inserted')}"
+)
+
+
+def add_inserted_rows(cursor, rows: list[tuple]) -> None:
+    """``add_predictions`` for rows the caller holds (PostgreSQL only): ``rows`` are the
+    inserted predictions' (model_version, timestamp, predicted_outcome, confidence,
+    latency_ms, actual_outcome), as stored."""
+    for start in range(0, len(rows), _IDS_PER_QUERY):
+        chunk = rows[start : start + _IDS_PER_QUERY]
+        cursor.execute(_ADD_INSERTED_ROWS, [list(column) for column in zip(*chunk, strict=True)])
+
+
 def _add_predictions(cursor, prediction_ids: list[str]) -> None:
     for start in range(0, len(prediction_ids), _IDS_PER_QUERY):
         chunk = prediction_ids[start : start + _IDS_PER_QUERY]

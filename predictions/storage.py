@@ -19,6 +19,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -161,13 +162,26 @@ def write_batch(batch: Batch, *, cursor=None, row_by_row: bool = False) -> Writt
         with connection.cursor() as django_cursor:
             # The driver's cursor (Django's SQLite one still takes %s placeholders): with
             # DEBUG on, Django's would keep the text of every thousand-row statement.
-            batch = _with_layouts_stored(django_cursor.cursor, batch, postgresql)
-            written = _write(django_cursor.cursor, batch, postgresql, row_by_row)
-            rollups.add_predictions(written.inserted, django_cursor.cursor)
-            return written
+            return _write_and_count(django_cursor.cursor, batch, postgresql, row_by_row)
+    return _write_and_count(cursor, batch, postgresql, row_by_row)
+
+
+_rollup_values = itemgetter(*(COLUMNS.index(name) for name in (
+    "model_version", "timestamp", "predicted_outcome", "confidence", "latency_ms",
+    "actual_outcome",
+)))
+
+
+def _write_and_count(cursor, batch: Batch, postgresql: bool, row_by_row: bool) -> Written:
     batch = _with_layouts_stored(cursor, batch, postgresql)
     written = _write(cursor, batch, postgresql, row_by_row)
-    rollups.add_predictions(written.inserted, cursor)
+    if postgresql and batch.values is not None:
+        # The inserted rows' values are at hand: the hours are summed from them.
+        rollups.add_inserted_rows(cursor, [
+            _rollup_values(values) for values in batch.values if values[0] in written.inserted
+        ])
+    else:
+        rollups.add_predictions(written.inserted, cursor)
     return written
 
 

@@ -62,7 +62,7 @@ class Client:
     max_retry_after = 120.0  # cap on a wait the site asks for with Retry-After
     exit_timeout = 5.0  # how long the interpreter's exit waits for the queue to drain
 
-    def __init__(self, base_url, token, batch_size=500, flush_interval=1.0,
+    def __init__(self, base_url, token, batch_size=1000, flush_interval=1.0,
                  max_queue=100_000, on_error=None):
         if int(batch_size) < 1:
             raise ValueError("batch_size must be at least 1")
