@@ -1,11 +1,13 @@
-"""The client: a bounded queue filled by the caller, emptied by one worker thread.
+"""The client: a bounded queue filled by the caller, emptied by sender threads.
 
 The caller's side (log_prediction, log_outcome) only builds a dict and appends it under a
 lock: it never waits for the network, and when the queue is full the item is dropped and
-counted rather than blocking the request path. The worker takes items in order, sends
-predictions before the outcomes taken with them (so an outcome never reaches the site
-before its prediction), and retries what the site did not answer with backoff. The site
-treats an identical re-send as a duplicate, so retrying a batch that did arrive is safe.
+counted rather than blocking the request path. Each sender (two by default, each with its
+own connection, so that one batch is sent while the site stores the other) takes the next
+items in order and retries what the site did not answer with backoff. Predictions go at
+once; a batch's outcomes wait until every batch taken before it has settled, so an outcome
+never reaches the site before its prediction. The site treats an identical re-send as a
+duplicate, so retrying a batch that did arrive is safe.
 """
 from __future__ import annotations
 
@@ -53,6 +55,7 @@ class Client:
     when that many are queued or every ``flush_interval`` seconds; at most ``max_queue``
     wait, beyond that new ones are dropped (``stats["dropped"]``). Items the site refuses
     (a 4xx other than 408/429) go to ``on_error(items, response)`` and count as failed.
+    ``senders`` threads send, each one batch at a time (1: strictly one after another).
     """
 
     # Tunables (class attributes so the constructor keeps the documented signature).
@@ -63,7 +66,7 @@ class Client:
     exit_timeout = 5.0  # how long the interpreter's exit waits for the queue to drain
 
     def __init__(self, base_url, token, batch_size=1000, flush_interval=1.0,
-                 max_queue=100_000, on_error=None):
+                 max_queue=100_000, on_error=None, senders=2):
         if int(batch_size) < 1:
             raise ValueError("batch_size must be at least 1")
         if not float(flush_interval) > 0:
@@ -72,24 +75,37 @@ class Client:
             raise ValueError("max_queue must be at least 1")
         if on_error is not None and not callable(on_error):
             raise TypeError("on_error must be callable")
-        self._transport = Transport(base_url, token, timeout=self.request_timeout)
+        if int(senders) < 1:
+            raise ValueError("senders must be at least 1")
+        self._transports = [Transport(base_url, token, timeout=self.request_timeout)
+                            for _ in range(int(senders))]
         self._batch_size = int(batch_size)
         self._flush_interval = float(flush_interval)
         self._max_queue = int(max_queue)
         self._on_error = on_error
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)  # the worker waits here
-        self._settled_changed = threading.Condition(self._lock)  # flush() waits here
+        self._wake = threading.Condition(self._lock)  # idle senders wait here
+        # flush() and outcomes held back for earlier batches wait here
+        self._settled_changed = threading.Condition(self._lock)
         self._queue: deque = deque()
         self._enqueued = 0  # items accepted so far
-        self._settled = 0  # of those, sent or given up (the queue is FIFO: always the first)
+        self._taken = 0  # of those, taken from the queue (in order) by a sender or dropped
+        self._in_flight: dict[int, int] = {}  # batch number → items taken before it
+        self._next_batch = 0
+        # Items sent or given up: all of them before the oldest batch still in flight.
+        self._settled = 0
         self._flush_target = 0
         self._closing = False
         self._dropping = False
         self._abort = threading.Event()  # close() timed out: give up what is left
         self._counts = {"sent": 0, "retried": 0, "dropped": 0, "failed": 0}
-        self._worker = threading.Thread(target=self._run, name="monitoring-client", daemon=True)
-        self._worker.start()
+        self._workers = [
+            threading.Thread(target=self._run, args=(transport,), daemon=True,
+                             name=f"monitoring-client-{number}")
+            for number, transport in enumerate(self._transports)
+        ]
+        for worker in self._workers:
+            worker.start()
         atexit.register(self._close_at_exit)
 
     # --- the caller's side: never blocks, never raises ----------------------------------
@@ -141,14 +157,14 @@ class Client:
     # --- flush, close, stats --------------------------------------------------------
     def flush(self, timeout=None) -> bool:
         """Wait until everything queued so far is sent or given up; True when it was."""
-        if threading.current_thread() is self._worker:
+        if threading.current_thread() in self._workers:
             return False  # called from on_error: waiting for ourselves would never end
         with self._lock:
             target = self._enqueued
             if self._settled >= target:
                 return True
             self._flush_target = max(self._flush_target, target)
-            self._wake.notify()
+            self._wake.notify_all()
             return self._settled_changed.wait_for(lambda: self._settled >= target, timeout)
 
     def close(self, timeout=None) -> bool:
@@ -157,10 +173,10 @@ class Client:
         with self._lock:
             already = self._closing
             self._closing = True
-            self._wake.notify()
-        if threading.current_thread() is self._worker:
-            return False  # from on_error: the worker sends the rest, then stops
-        if already and not self._worker.is_alive():
+            self._wake.notify_all()
+        if threading.current_thread() in self._workers:
+            return False  # from on_error: the senders send the rest, then stop
+        if already and not any(worker.is_alive() for worker in self._workers):
             return self._settled >= self._enqueued
         drained = self.flush(timeout)
         if not drained:
@@ -169,19 +185,23 @@ class Client:
                 left = len(self._queue)
                 self._queue.clear()
                 self._counts["dropped"] += left
-                self._settled += left
-                self._wake.notify()
+                self._taken += left
+                self._recount()
+                self._wake.notify_all()
+                self._settled_changed.notify_all()
             log.warning("closed before the site took everything; "
                         "%d queued items dropped", left)
-        if threading.current_thread() is not self._worker:
-            self._worker.join(self.request_timeout + 1)
+        if threading.current_thread() not in self._workers:
+            for worker in self._workers:
+                worker.join(self.request_timeout + 1)
         self._transport_close()
         atexit.unregister(self._close_at_exit)
         return drained
 
     def _transport_close(self):
-        if not self._worker.is_alive():
-            self._transport.close()
+        if not any(worker.is_alive() for worker in self._workers):
+            for transport in self._transports:
+                transport.close()
 
     def _close_at_exit(self):
         self.close(timeout=self.exit_timeout)
@@ -204,8 +224,8 @@ class Client:
         with self._lock:
             self._counts[name] += n
 
-    # --- the worker --------------------------------------------------------------------
-    def _run(self) -> None:
+    # --- the senders ---------------------------------------------------------------------
+    def _run(self, transport: Transport) -> None:
         next_tick = time.monotonic() + self._flush_interval
         while True:
             with self._lock:
@@ -215,23 +235,39 @@ class Client:
                            or now >= next_tick)
                     if len(self._queue) >= self._batch_size or (due and self._queue):
                         break
-                    if due:  # nothing queued and nothing in flight: all settled
-                        self._settled = self._enqueued
-                        self._settled_changed.notify_all()
+                    if not self._queue:
                         if self._closing:
-                            return
-                        next_tick = now + self._flush_interval
-                        continue
-                    self._wake.wait(next_tick - now)
+                            return  # what others still send, they finish themselves
+                        if now >= next_tick:
+                            next_tick = now + self._flush_interval
+                    self._wake.wait(next_tick - now if next_tick > now else None)
                 chunk = self._take()
+                batch = self._next_batch
+                self._next_batch += 1
+                self._in_flight[batch] = self._taken
+                self._taken += len(chunk)
+                if len(self._queue) >= self._batch_size:
+                    self._wake.notify()  # another full batch: another sender
             try:
-                self._deliver(chunk)
-            except Exception:  # a bug here must not stop the worker or reach the caller
+                self._deliver(chunk, batch, transport)
+            except Exception:  # a bug here must not stop the sender or reach the caller
                 log.exception("could not deliver %d items", len(chunk))
                 self._count("failed", len(chunk))
             with self._lock:
-                self._settled += len(chunk)
+                del self._in_flight[batch]
+                self._recount()
                 self._settled_changed.notify_all()
+                self._wake.notify_all()
+
+    def _recount(self) -> None:
+        """Settled: every item before the oldest batch in flight (called under the lock)."""
+        self._settled = min(self._in_flight.values(), default=self._taken)
+
+    def _after_earlier_batches(self, batch: int) -> None:
+        """Wait until every batch taken before ``batch`` has settled (or close gave up)."""
+        with self._lock:
+            self._settled_changed.wait_for(
+                lambda: self._abort.is_set() or min(self._in_flight) == batch)
 
     def _take(self) -> list:
         """Up to batch_size items of each kind, in queue order (called under the lock)."""
@@ -242,24 +278,26 @@ class Client:
             chunk.append((kind, item))
         return chunk
 
-    def _deliver(self, chunk: list) -> None:
+    def _deliver(self, chunk: list, batch: int, transport: Transport) -> None:
         predictions = [item for kind, item in chunk if kind == _PREDICTION]
         outcomes = [item for kind, item in chunk if kind == _OUTCOME]
         if predictions:
-            self._send(PREDICTIONS_PATH, predictions)
+            self._send(PREDICTIONS_PATH, predictions, transport)
         if outcomes:
-            self._send(OUTCOMES_PATH, outcomes)
+            # Their predictions may be in a batch taken earlier, still on its way.
+            self._after_earlier_batches(batch)
+            self._send(OUTCOMES_PATH, outcomes, transport)
 
-    def _send(self, path: str, items: list) -> None:
+    def _send(self, path: str, items: list, transport: Transport) -> None:
         pending = []
         for item in items:
             try:
                 pending.append((item, _encode(item)))
             except (TypeError, ValueError) as exc:
                 self._refuse([item], Response(None, {"detail": f"Not JSON: {exc}"}))
-        self._post_until_settled(path, pending)
+        self._post_until_settled(path, pending, transport)
 
-    def _post_until_settled(self, path: str, pending: list) -> None:
+    def _post_until_settled(self, path: str, pending: list, transport: Transport) -> None:
         """POST ``pending`` [(item, json)] until the site stores or refuses each item."""
         failures = 0
         while pending:
@@ -270,7 +308,7 @@ class Client:
                 self._count("retried", len(pending))
             body = b"[" + b",".join(encoded for _, encoded in pending) + b"]"
             try:
-                response = self._transport.post(path, body)
+                response = transport.post(path, body)
             except CONNECTION_ERRORS as exc:
                 response, problem = None, f"{type(exc).__name__}: {exc}"
             else:
@@ -279,7 +317,7 @@ class Client:
                     self._accepted(path, pending, response)
                     return
                 if status not in (408, 429) and status < 500:
-                    pending = self._split_refused(path, pending, response)
+                    pending = self._split_refused(path, pending, response, transport)
                     failures = 0
                     continue
                 problem = f"HTTP {status}"
@@ -308,7 +346,8 @@ class Client:
         else:
             self._count("sent", len(pending))
 
-    def _split_refused(self, path: str, pending: list, response: Response) -> list:
+    def _split_refused(self, path: str, pending: list, response: Response,
+                       transport: Transport) -> list:
         """Hand the items the site named to on_error; return the others to send again."""
         body = response.body if isinstance(response.body, dict) else {}
         status = response.status
@@ -326,8 +365,8 @@ class Client:
             bad = {i for i, (item, _) in enumerate(pending) if str(item["prediction_id"]) in ids}
         elif status == 413 and len(pending) > 1:  # too large: send each half on its own
             half = len(pending) // 2
-            self._post_until_settled(path, pending[:half])
-            self._post_until_settled(path, pending[half:])
+            self._post_until_settled(path, pending[:half], transport)
+            self._post_until_settled(path, pending[half:], transport)
             return []
         if not bad:
             bad = set(range(len(pending)))  # not told which: the whole batch is refused

@@ -53,7 +53,7 @@ def _parse(raw: bytes) -> object:
 
 class Transport:
     """POSTs JSON bodies to paths under ``base_url`` with the token; not thread-safe
-    (only the client's worker thread uses it)."""
+    (each of the client's senders has its own)."""
 
     def __init__(self, base_url: str, token: str, timeout: float):
         parts = urlsplit(base_url)

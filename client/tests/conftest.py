@@ -38,6 +38,9 @@ class FakeSite:
         self.stored: dict[str, dict] = {}
         self.outcomes: dict[str, int] = {}
         self.script: deque = deque()  # next answers: (status, body, headers) or DROP
+        self.delay = 0.0  # seconds each request is held before it is answered
+        self.open_requests = 0
+        self.most_open_requests = 0  # how many were being answered at once, at most
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,6 +56,16 @@ class FakeSite:
                         Received(self.path, dict(self.headers), body, time.monotonic())
                     )
                     scripted = site.script.popleft() if site.script else None
+                    site.open_requests += 1
+                    site.most_open_requests = max(site.most_open_requests, site.open_requests)
+                try:
+                    time.sleep(site.delay)
+                    self._answer(body, scripted)
+                finally:
+                    with site.lock:
+                        site.open_requests -= 1
+
+            def _answer(self, body, scripted):
                 if scripted == DROP:
                     self.close_connection = True
                     return

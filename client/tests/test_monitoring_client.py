@@ -169,7 +169,8 @@ def test_a_batch_too_large_is_split(site, make_client):
 def test_a_refused_token_hands_the_whole_batch_to_on_error(site, make_client):
     calls, on_error = errors_collector()
     client = make_client(site.url, on_error=on_error)
-    client._transport._headers["Authorization"] = "Token wrong"
+    for transport in client._transports:
+        transport._headers["Authorization"] = "Token wrong"
     log(client, 3)
     assert client.flush(timeout=10)
     ((items, response),) = calls
@@ -201,8 +202,9 @@ def test_close_called_from_on_error_still_sends_the_rest(site, make_client):
     client.log_prediction("bad", "v1", 1, 2.0)
     log(client, 2)
     assert client.flush(timeout=10)
-    client._worker.join(10)
-    assert not client._worker.is_alive()
+    for worker in client._workers:
+        worker.join(10)
+    assert not any(worker.is_alive() for worker in client._workers)
     assert sorted(site.stored) == ["p0", "p1"]
     assert client.stats["dropped"] == 0
 
@@ -260,7 +262,7 @@ def test_flush_gives_up_at_its_timeout_and_close_drops_the_rest(make_client):
     assert client.close(timeout=0.2) is False
     assert client.stats["dropped"] == 3 and client.stats["sent"] == 0
     assert client.stats["retried"] > 0
-    assert not client._worker.is_alive()
+    assert not any(worker.is_alive() for worker in client._workers)
     assert client.log_prediction("after", "v1", 1, 0.5) is False
     assert client.stats["dropped"] == 4
 
@@ -270,7 +272,7 @@ def test_close_sends_everything_then_stops_the_worker(site, make_client):
     log(client, 3)
     assert client.close() is True
     assert len(site.stored) == 3
-    assert not client._worker.is_alive()
+    assert not any(worker.is_alive() for worker in client._workers)
     assert client.close() is True  # twice is harmless
     assert client.flush(timeout=1) is True
 
@@ -342,3 +344,41 @@ def test_bad_settings_are_refused_at_construction(kwargs):
 def test_base_url_must_be_http():
     with pytest.raises(ValueError, match="base_url"):
         Client("ftp://example.com", TOKEN)
+
+
+def test_two_senders_keep_two_batches_in_flight(site, make_client):
+    # While the site stores one batch, the next one is already on its way.
+    site.delay = 0.3
+    client = make_client(site.url, batch_size=5)
+    log(client, 10)
+    assert client.flush(timeout=10)
+    assert len(site.stored) == 10
+    assert site.most_open_requests == 2
+
+
+def test_one_sender_keeps_one_batch_in_flight(site, make_client):
+    site.delay = 0.1
+    client = make_client(site.url, batch_size=5, senders=1)
+    log(client, 10)
+    assert client.flush(timeout=10)
+    assert len(site.stored) == 10 and site.most_open_requests == 1
+
+
+def test_outcomes_wait_for_their_predictions_in_an_earlier_batch(site, make_client):
+    calls, on_error = errors_collector()
+    site.script.append((503, {"detail": "busy"}, None))  # the predictions' first try
+    client = make_client(site.url, batch_size=3, on_error=on_error)
+    log(client, 3)
+    for i in range(3):
+        client.log_outcome(f"p{i}", 1)
+    assert client.flush(timeout=10)
+    assert calls == []  # no outcome came back "not found"
+    assert site.outcomes == {"p0": 1, "p1": 1, "p2": 1}
+    paths = [r.path.rsplit("/", 2)[-2] for r in site.requests]
+    assert paths == ["predictions", "predictions", "outcomes"]  # retried, then outcomes
+    assert client.stats == {"sent": 6, "retried": 3, "dropped": 0, "failed": 0}
+
+
+def test_senders_must_be_at_least_one(site):
+    with pytest.raises(ValueError, match="senders"):
+        FastClient(site.url, TOKEN, senders=0)
