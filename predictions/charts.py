@@ -82,6 +82,21 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
     return [low + (high - low) * i / (count - 1) for i in range(count)]
 
 
+def _value_grid(left: float, plot_w: float, y_of, top_value: float, label_gap: int,
+                label) -> list[str]:
+    """Five horizontal grid lines from 0 to ``top_value``, each labelled ``label(tick)``
+    (already escaped) at the left of the plot."""
+    lines = []
+    for tick in _ticks(0.0, top_value, 5):
+        y = _num(y_of(tick))
+        lines.append(
+            f'<line class="chart-grid" x1="{left}" x2="{left + plot_w}" y1="{y}" y2="{y}"/>'
+            f'<text class="chart-tick" x="{left - label_gap}" y="{y}" text-anchor="end" '
+            f'dominant-baseline="middle">{label(tick)}</text>'
+        )
+    return lines
+
+
 def line_chart_svg(
     points: Sequence[tuple[datetime, float | None]],
     title: str,
@@ -362,14 +377,8 @@ def bar_chart_svg(
         def y_of(value):
             return top + plot_h * (1 - min(max(value, 0.0), top_value) / top_value)
 
-        for tick in _ticks(0.0, top_value, 5):
-            y = _num(y_of(tick))
-            parts.append(
-                f'<line class="chart-grid" x1="{left}" x2="{left + plot_w}" y1="{y}" '
-                f'y2="{y}"/><text class="chart-tick" x="{left - 6}" y="{y}" '
-                f'text-anchor="end" dominant-baseline="middle">'
-                f"{escape(value_format.format(tick))}</text>"
-            )
+        parts.extend(_value_grid(left, plot_w, y_of, top_value, 6,
+                                 lambda tick: escape(value_format.format(tick))))
         for i, (label, value) in enumerate(zip(labels, values, strict=True)):
             x = left + i * slot
             center = _num(x + slot / 2)

@@ -21,7 +21,7 @@ from predictions.charts import (
     _nice_ceiling,
     _num,
     _open_svg,
-    _ticks,
+    _value_grid,
     bar_chart_svg,
     line_chart_svg,
 )
@@ -59,13 +59,7 @@ def distribution_svg(labels: list[str], reference: list[float], current: list[fl
     def y_of(share):
         return top + plot_h * (1 - min(max(share, 0.0), top_share) / top_share)
 
-    for tick in _ticks(0.0, top_share, 5):
-        y = _num(y_of(tick))
-        parts.append(
-            f'<line class="chart-grid" x1="{left}" x2="{left + plot_w}" y1="{y}" y2="{y}"/>'
-            f'<text class="chart-tick" x="{left - 4}" y="{y}" text-anchor="end" '
-            f'dominant-baseline="middle">{tick:.0%}</text>'
-        )
+    parts.extend(_value_grid(left, plot_w, y_of, top_share, 4, lambda tick: f"{tick:.0%}"))
     for i, label in enumerate(labels):
         x = left + i * slot
         for side, share, offset in (("reference", reference[i], 0.1),

@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -94,6 +95,18 @@ def make_user(db):
                 Permission.objects.get(content_type__app_label=app_label, codename=codename)
             )
         return get_user_model().objects.get(pk=user.pk)  # drop the permission cache
+
+    return make
+
+
+@pytest.fixture
+def client_for(make_user):
+    """client_for(username, perms=[…], **fields) -> a Django Client logged in as a new user."""
+
+    def make(username=None, perms=(), **fields):
+        client = Client()
+        client.force_login(make_user(username, perms=perms, **fields))
+        return client
 
     return make
 

@@ -92,8 +92,6 @@ class Client:
         self._taken = 0  # of those, taken from the queue (in order) by a sender or dropped
         self._in_flight: dict[int, int] = {}  # batch number → items taken before it
         self._next_batch = 0
-        # Items sent or given up: all of them before the oldest batch still in flight.
-        self._settled = 0
         self._flush_target = 0
         self._closing = False
         self._dropping = False
@@ -186,7 +184,6 @@ class Client:
                 self._queue.clear()
                 self._counts["dropped"] += left
                 self._taken += left
-                self._recount()
                 self._wake.notify_all()
                 self._settled_changed.notify_all()
             log.warning("closed before the site took everything; "
@@ -255,13 +252,14 @@ class Client:
                 self._count("failed", len(chunk))
             with self._lock:
                 del self._in_flight[batch]
-                self._recount()
                 self._settled_changed.notify_all()
                 self._wake.notify_all()
 
-    def _recount(self) -> None:
-        """Settled: every item before the oldest batch in flight (called under the lock)."""
-        self._settled = min(self._in_flight.values(), default=self._taken)
+    @property
+    def _settled(self) -> int:
+        """Items sent or given up: all of them before the oldest batch still in flight
+        (read under the lock)."""
+        return min(self._in_flight.values(), default=self._taken)
 
     def _after_earlier_batches(self, batch: int) -> None:
         """Wait until every batch taken before ``batch`` has settled (or close gave up)."""

@@ -3,7 +3,6 @@ select and the one date format (issue 17)."""
 import re
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from alerting.models import AgentAction, Alert
@@ -13,16 +12,6 @@ from predictions.registry import promote, record_decision, register_version
 pytestmark = pytest.mark.django_db
 
 REVIEW = "alerting.review_agentaction"
-
-
-@pytest.fixture
-def client_for(make_user):
-    def make(username=None, perms=(), **fields):
-        client = Client()
-        client.force_login(make_user(username, perms=perms, **fields))
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -84,7 +84,8 @@ def packed_summary(version, reference, current, sample):
     sides = [sampled_predictions(version, window, _count(version, window), sample)
              for window in (reference, current)]
     keys = [layout_counts(version, window) for window in (reference, current)]
-    return compare_columns(*read_columns(sides, keys)[0], read_columns(sides, keys)[1])
+    columns, rows = read_columns(sides, keys)
+    return compare_columns(*columns, rows)
 
 
 @pytest.fixture

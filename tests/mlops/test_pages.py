@@ -18,16 +18,6 @@ REVIEW = "alerting.review_agentaction"
 
 
 @pytest.fixture
-def client_for(make_user):
-    def make(username=None, perms=(), **fields):
-        client = Client()
-        client.force_login(make_user(username, perms=perms, **fields))
-        return client
-
-    return make
-
-
-@pytest.fixture
 def drift_report(add_predictions, drift_windows, rng):
     ref_start, ref_end, cur_start, cur_end = drift_windows
     register_version({"version": "2.0.1", "model_name": "churn"}, by="ana")
