@@ -150,3 +150,18 @@ def test_email_url_wins_over_legacy_email_variables(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["mail.example", "1025"]
+
+
+def test_a_first_migrate_on_sqlite_reports_no_issue(tmp_path):
+    # A new user's first command migrates a fresh SQLite file: no warning to puzzle over
+    # (the PostgreSQL covering index made SQLite print models.W040).
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+             "DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db"},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "System check identified" not in done.stdout + done.stderr
+    assert "W040" not in done.stdout + done.stderr
